@@ -1,0 +1,28 @@
+# divrec: diversity vs. recognizability of one-shot generative models.
+#   snakemake --cores 8 --resources gpu=4          (local)
+#   snakemake --profile profiles/slurm              (cluster)
+# The rules are thin: each calls one function of the divrec package (python -m divrec <verb>).
+
+from snakemake.utils import min_version, validate
+
+min_version("8.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/critics.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/figures.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True
