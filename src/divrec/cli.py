@@ -21,11 +21,10 @@ def cmd_data(args):
     from divrec.data import omniglot, splits
 
     cfg = _cfg(args)
-    d = cfg["data"]
-    raw = Path(args.results) / "data" / "omniglot.npz"
-    om = d.get("omniglot", {})
-    omniglot.fetch(raw, om.get("mirror"), om.get("downloads", "data/downloads"))
-    out = Path(args.results) / "data" / f"omniglot_{d['split']}.npz"
+    d = cfg["data"]["omniglot"]
+    raw = Path(args.results) / "omniglot" / "data" / "raw.npz"
+    omniglot.fetch(raw, d.get("mirror"), d.get("downloads", "data/downloads"))
+    out = Path(args.results) / "omniglot" / "data" / "split.npz"
     splits.build(raw, out, d["split"], d["image_size"], d["val_fraction"], d["exemplar"],
                  cfg["seed"], d.get("max_train_classes"))
     print(out)
@@ -34,8 +33,8 @@ def cmd_data(args):
 def cmd_points(args):
     from divrec.config import model_points
 
-    for model, point in model_points(_cfg(args)):
-        print(f"{model}\t{point.name}\t{point.params}")
+    for dataset, model, point in model_points(_cfg(args)):
+        print(f"{dataset}\t{model}\t{point.name}\t{point.params}")
 
 
 def cmd_evaluate(args):
@@ -48,7 +47,7 @@ def cmd_evaluate(args):
     from divrec.io import save_parquet
     from divrec.plots.plane import write_plane
 
-    res = Path(args.results)
+    res = Path(args.results) / args.dataset
     st = EvalSettings()
     if args.config:
         st = EvalSettings(**{k: v for k, v in _cfg(args)["evaluation"].items()
@@ -56,7 +55,7 @@ def cmd_evaluate(args):
     per_class, _, summary = evaluate_file(
         args.samples, args.simclr or res / "critics" / "simclr.pt",
         args.protonet or res / "critics" / "protonet.pt", st, pick_device(args.device),
-        model=args.name, point="user", family="user", label=args.name)
+        dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
     out = Path(args.out or res / "user" / args.name)
     save_parquet(per_class, out / "per_class.parquet")
     base = res / "metrics" / "summary.parquet"
@@ -92,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("evaluate", help="score your own samples.npz with the trained critics")
     sp.add_argument("samples", help="npz with samples [C, N, H, W] and exemplars [C, H, W]")
     sp.add_argument("--name", default="my_model")
+    sp.add_argument("--dataset", default="omniglot", help="whose critics and humans to compare to")
     sp.add_argument("--simclr")
     sp.add_argument("--protonet")
     sp.add_argument("--out")

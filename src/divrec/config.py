@@ -168,9 +168,17 @@ def expand_sweep(entry: dict) -> list[SweepPoint]:
     return list(points.values())
 
 
-def model_points(cfg: dict) -> list[tuple[str, SweepPoint]]:
-    """All (model entry name, point) pairs of the config, in config order."""
-    return [(m, p) for m, entry in cfg["models"].items() for p in expand_sweep(entry)]
+def model_points(cfg: dict) -> list[tuple[str, str, SweepPoint]]:
+    """All (dataset, model entry name, point) triples of the config, in config order."""
+    return [(d, m, p) for m, entry in cfg["models"].items()
+            for d in entry.get("datasets", ["omniglot"]) for p in expand_sweep(entry)]
+
+
+def dataset_config(cfg: dict, dataset: str) -> dict:
+    if dataset not in cfg["data"]:
+        raise ConfigError(f"dataset '{dataset}' is not configured under data: "
+                          f"(have {sorted(cfg['data'])})")
+    return cfg["data"][dataset]
 
 
 def find_point(cfg: dict, model: str, point: str) -> SweepPoint:

@@ -128,17 +128,18 @@ def evaluate_file(samples_path: str | os.PathLike, simclr: str, protonet: str, s
 
 def settings_from_config(cfg: dict) -> EvalSettings:
     ev = {k: v for k, v in cfg["evaluation"].items() if k in EvalSettings.__dataclass_fields__}
-    return EvalSettings(**ev, image_size=cfg["data"]["image_size"])
+    return EvalSettings(**ev)
 
 
-def evaluate_from_config(cfg: dict, model: str, point: str, inputs, outputs, device) -> None:
+def evaluate_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, outputs,
+                         device) -> None:
     """Body of the ``metrics`` rule: score, then write the three tables with provenance."""
     from divrec.io import save_parquet
     from divrec.provenance import provenance
 
     st = settings_from_config(cfg)
     entry = cfg["models"].get(model, {"family": "human", "label": "humans"})
-    ids = {"model": model, "point": point, "family": entry["family"],
+    ids = {"dataset": dataset, "model": model, "point": point, "family": entry["family"],
            "label": entry.get("label", model)}
     per_class, per_sample, summary = evaluate_file(inputs.samples, inputs.simclr,
                                                    inputs.protonet, st, device, **ids)

@@ -1,29 +1,35 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
-import json
-
-from divrec.config import expand_sweep, model_points
+from divrec.config import model_points
 from divrec.provenance import config_hash
 
 RES = config.get("results", "results")
-SPLIT = f"{RES}/data/omniglot_{config['data']['split']}.npz"
+D = RES + "/{dataset}"  # every result lives under its dataset
 RESUME = f"{RES}/.resume"
-POINTS = model_points(config)
+POINTS = model_points(config)  # (dataset, model, point)
+DATASETS = sorted({d for d, _, _ in POINTS})
 
 
 wildcard_constraints:
+    dataset="[A-Za-z0-9_]+",
     model="[A-Za-z0-9_]+",
     point="[A-Za-z0-9_.=\\-]+",
     kind="simclr|protonet",
 
 
+def split_file(wildcards):
+    return f"{RES}/{wildcards.dataset}/data/split.npz"
+
+
 def model_hash(wildcards):
     """Rerun trigger: a job reruns when its own config fragment changes, not the whole config."""
-    entry = config["models"][wildcards.model]
-    return config_hash({"entry": entry, "training": config.get("training"), "seed": config["seed"]})
+    return config_hash({"entry": config["models"][wildcards.model],
+                        "data": config["data"][wildcards.dataset],
+                        "training": config.get("training"), "seed": config["seed"]})
 
 
 def critic_hash(wildcards):
     return config_hash({"critic": config["critics"][wildcards.kind],
+                        "data": config["data"][wildcards.dataset],
                         "training": config.get("training"), "seed": config["seed"]})
 
 
@@ -31,15 +37,13 @@ def eval_hash(wildcards=None):
     return config_hash(config["evaluation"])
 
 
-def summary_inputs(wildcards=None):
-    paths = [f"{RES}/metrics/human/data/summary.parquet"]
-    paths += [f"{RES}/metrics/{m}/{p.name}/summary.parquet" for m, p in POINTS]
+def summary_inputs(wildcards):
+    ds = wildcards.dataset
+    paths = [f"{RES}/{ds}/metrics/human/data/summary.parquet"]
+    paths += [f"{RES}/{ds}/metrics/{m}/{p.name}/summary.parquet" for d, m, p in POINTS if d == ds]
     return paths
 
 
 def all_targets():
-    return [
-        f"{RES}/metrics/summary.parquet",
-        f"{RES}/figures/plane.png",
-        f"{RES}/figures/plane.pdf",
-    ]
+    return [f"{RES}/{ds}/{f}" for ds in DATASETS
+            for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf")]

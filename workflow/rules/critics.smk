@@ -1,17 +1,17 @@
 rule train_critic:
-    """SimCLR (diversity) or ProtoNet (recognizability), trained on the train split."""
+    """SimCLR (diversity) or ProtoNet (recognizability), trained on the dataset's train split."""
     input:
-        SPLIT,
+        split_file,
     output:
-        model=f"{RES}/critics/{{kind}}.pt",
-        history=f"{RES}/critics/{{kind}}_history.parquet",
+        model=f"{D}/critics/{{kind}}.pt",
+        history=f"{D}/critics/{{kind}}_history.parquet",
     params:
         hash=critic_hash,
-        state_dir=lambda w: f"{RESUME}/critics/{w.kind}",
+        state_dir=lambda w: f"{RESUME}/{w.dataset}/critics/{w.kind}",
     log:
-        f"{RES}/logs/critics/{{kind}}.log",
+        f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
     benchmark:
-        f"{RES}/benchmarks/critics/{{kind}}.tsv"
+        f"{RES}/benchmarks/{{dataset}}/critics/{{kind}}.tsv"
     threads: 2
     resources:
         gpu=1,

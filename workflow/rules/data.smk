@@ -1,11 +1,11 @@
 rule omniglot:
     """Fetch Omniglot (offline mirror or official zips), verify checksums, store one array file."""
     output:
-        ensure(f"{RES}/data/omniglot.npz", non_empty=True),
+        ensure(f"{RES}/omniglot/data/raw.npz", non_empty=True),
     log:
-        f"{RES}/logs/data/omniglot.log",
+        f"{RES}/logs/omniglot/data/raw.log",
     benchmark:
-        f"{RES}/benchmarks/data/omniglot.tsv"
+        f"{RES}/benchmarks/omniglot/data/raw.tsv"
     retries: 2
     resources:
         mem_mb=4000,
@@ -14,20 +14,20 @@ rule omniglot:
         "../scripts/omniglot.py"
 
 
-rule split:
+rule split_omniglot:
     """Weak/strong split, 50x50 preprocessing, validation classes and exemplars."""
     input:
-        f"{RES}/data/omniglot.npz",
+        f"{RES}/omniglot/data/raw.npz",
     output:
-        SPLIT,
+        f"{RES}/omniglot/data/split.npz",
     params:
-        hash=config_hash(config["data"]) + str(config["seed"]),
+        hash=config_hash(config["data"].get("omniglot")) + str(config["seed"]),
     log:
-        f"{RES}/logs/data/split.log",
+        f"{RES}/logs/omniglot/data/split.log",
     benchmark:
-        f"{RES}/benchmarks/data/split.tsv"
+        f"{RES}/benchmarks/omniglot/data/split.tsv"
     resources:
         mem_mb=6000,
         runtime=30,
     script:
-        "../scripts/split.py"
+        "../scripts/split_omniglot.py"

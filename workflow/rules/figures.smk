@@ -1,14 +1,14 @@
 rule plane_figure:
     """Diversity vs. recognizability: every model point and humans, with bootstrap CIs."""
     input:
-        summary=f"{RES}/metrics/summary.parquet",
-        humans=f"{RES}/metrics/human/data/per_class.parquet",
+        summary=f"{D}/metrics/summary.parquet",
+        humans=f"{D}/metrics/human/data/per_class.parquet",
     output:
-        png=report(f"{RES}/figures/plane.png", category="Figures",
+        png=report(f"{D}/figures/plane.png", category="Figures",
                    caption="../report/plane.rst"),
-        pdf=f"{RES}/figures/plane.pdf",
+        pdf=f"{D}/figures/plane.pdf",
     log:
-        f"{RES}/logs/figures/plane.log",
+        f"{RES}/logs/{{dataset}}/figures/plane.log",
     group:
         "evaluation"
     script:

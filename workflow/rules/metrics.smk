@@ -2,19 +2,19 @@ rule metrics:
     """Diversity, recognizability, originality of one samples file (per class, per sample,
     summary with bootstrap CIs)."""
     input:
-        samples=f"{RES}/samples/{{model}}/{{point}}.npz",
-        simclr=f"{RES}/critics/simclr.pt",
-        protonet=f"{RES}/critics/protonet.pt",
+        samples=f"{D}/samples/{{model}}/{{point}}.npz",
+        simclr=f"{D}/critics/simclr.pt",
+        protonet=f"{D}/critics/protonet.pt",
     output:
-        per_class=f"{RES}/metrics/{{model}}/{{point}}/per_class.parquet",
-        per_sample=f"{RES}/metrics/{{model}}/{{point}}/per_sample.parquet",
-        summary=f"{RES}/metrics/{{model}}/{{point}}/summary.parquet",
+        per_class=f"{D}/metrics/{{model}}/{{point}}/per_class.parquet",
+        per_sample=f"{D}/metrics/{{model}}/{{point}}/per_sample.parquet",
+        summary=f"{D}/metrics/{{model}}/{{point}}/summary.parquet",
     params:
         hash=eval_hash,
     log:
-        f"{RES}/logs/metrics/{{model}}/{{point}}.log",
+        f"{RES}/logs/{{dataset}}/metrics/{{model}}/{{point}}.log",
     benchmark:
-        f"{RES}/benchmarks/metrics/{{model}}/{{point}}.tsv"
+        f"{RES}/benchmarks/{{dataset}}/metrics/{{model}}/{{point}}.tsv"
     group:
         "evaluation"
     resources:
@@ -29,9 +29,9 @@ rule aggregate:
     input:
         summary_inputs,
     output:
-        report(f"{RES}/metrics/summary.parquet", category="Tables"),
+        report(f"{D}/metrics/summary.parquet", category="Tables"),
     log:
-        f"{RES}/logs/metrics/aggregate.log",
+        f"{RES}/logs/{{dataset}}/metrics/aggregate.log",
     group:
         "evaluation"
     script:

@@ -1,17 +1,17 @@
 rule train_model:
     """Train one model entry at one sweep point (resumes from results/.resume after a kill)."""
     input:
-        SPLIT,
+        split_file,
     output:
-        model=f"{RES}/models/{{model}}/{{point}}/model.pt",
-        history=f"{RES}/models/{{model}}/{{point}}/history.parquet",
+        model=f"{D}/models/{{model}}/{{point}}/model.pt",
+        history=f"{D}/models/{{model}}/{{point}}/history.parquet",
     params:
         hash=model_hash,
-        state_dir=RESUME + "/models",
+        state_dir=RESUME,
     log:
-        f"{RES}/logs/train/{{model}}/{{point}}.log",
+        f"{RES}/logs/{{dataset}}/train/{{model}}/{{point}}.log",
     benchmark:
-        f"{RES}/benchmarks/train/{{model}}/{{point}}.tsv"
+        f"{RES}/benchmarks/{{dataset}}/train/{{model}}/{{point}}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -24,16 +24,16 @@ rule train_model:
 rule sample_model:
     """N one-shot samples per test class, conditioned on the class exemplar."""
     input:
-        model=f"{RES}/models/{{model}}/{{point}}/model.pt",
-        split=SPLIT,
+        model=f"{D}/models/{{model}}/{{point}}/model.pt",
+        split=split_file,
     output:
-        f"{RES}/samples/{{model}}/{{point}}.npz",
+        f"{D}/samples/{{model}}/{{point}}.npz",
     params:
         hash=lambda w: model_hash(w) + eval_hash(),
     log:
-        f"{RES}/logs/sample/{{model}}/{{point}}.log",
+        f"{RES}/logs/{{dataset}}/sample/{{model}}/{{point}}.log",
     benchmark:
-        f"{RES}/benchmarks/sample/{{model}}/{{point}}.tsv"
+        f"{RES}/benchmarks/{{dataset}}/sample/{{model}}/{{point}}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -46,13 +46,13 @@ rule sample_model:
 rule sample_humans:
     """Humans as a generator: the test classes' own drawings (exemplar flagged, never a query)."""
     input:
-        SPLIT,
+        split_file,
     output:
-        f"{RES}/samples/human/data.npz",
+        f"{D}/samples/human/data.npz",
     log:
-        f"{RES}/logs/sample/human.log",
+        f"{RES}/logs/{{dataset}}/sample/human.log",
     benchmark:
-        f"{RES}/benchmarks/sample/human.tsv"
+        f"{RES}/benchmarks/{{dataset}}/sample/human.tsv"
     script:
         "../scripts/sample_humans.py"
 

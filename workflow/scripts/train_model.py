@@ -3,5 +3,6 @@ from divrec.training.run import train_model
 
 with rule_context(snakemake) as cfg:  # noqa: F821
     smk = snakemake  # noqa: F821
-    train_model(cfg, smk.wildcards.model, smk.wildcards.point, smk.input[0], smk.output.model,
+    w = smk.wildcards
+    train_model(cfg, w.dataset, w.model, w.point, smk.input[0], smk.output.model,
                 smk.output.history, smk.params.state_dir)

@@ -23,15 +23,17 @@ def build_critic(kind: str, params: dict):
     return cls(typed(pcls, params, f"critics.{kind}"))
 
 
-def train_critic(cfg: dict, kind: str, split_path: str, out: str, history_out: str,
-                 state_dir: str | os.PathLike) -> None:
+def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
+                 history_out: str, state_dir: str | os.PathLike) -> None:
+    """Critics see what every metric feeds them: images at the evaluation size, binarised."""
     section = dict(cfg["critics"][kind])
     tc = train_config(cfg, section.pop("train", None))
-    section["image_size"] = cfg["data"]["image_size"]
+    size = section["image_size"] = cfg["evaluation"]["image_size"]
     seed_everything(tc.seed)
     device = pick_device(cfg.get("device", "auto"))
     model = build_critic(kind, section)
-    train, val = load_part(split_path, "train").to(device), load_part(split_path, "val").to(device)
+    train = load_part(split_path, "train", size=size).to(device)
+    val = load_part(split_path, "val", size=size).to(device)
 
     if kind == "simclr":
         def batch_fn(step, part=train):
@@ -46,10 +48,11 @@ def train_critic(cfg: dict, kind: str, split_path: str, out: str, history_out: s
         kv = min(20, val.n_classes)
         val_fn = (lambda i: batch_fn(10_000_000 + i, val, kv)) if kv >= 2 else None
 
-    run_cfg = {"kind": kind, "params": section, "data": cfg["data"]}
+    run_cfg = {"kind": kind, "params": section, "dataset": dataset,
+               "data": cfg["data"][dataset]}
     trainer = Trainer(model, tc, state_dir, device, run_config=run_cfg, desc=f"critic {kind}")
     trainer.fit(batch_fn, val_fn)
-    meta = {"kind": kind, "params": section,
+    meta = {"kind": kind, "params": section, "dataset": dataset,
             "provenance": provenance(run_cfg, tc.seed, str(device))}
     trainer.write_history(history_out, meta)
     trainer.export(out, meta)

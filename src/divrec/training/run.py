@@ -6,12 +6,12 @@ import os
 
 import torch
 
-from divrec.config import find_point, train_config
+from divrec.config import dataset_config, find_point, train_config
 from divrec.data import batches as B
 from divrec.data.splits import load_part
 from divrec.device import pick_device, seed_everything
 from divrec.errors import DivrecError
-from divrec.models.registry import build_model
+from divrec.models.registry import build_model, get_family
 from divrec.provenance import provenance
 from divrec.training.loop import Trainer
 
@@ -33,24 +33,34 @@ def batch_function(model, part, tc, seed_offset: int = 0):
     return fn
 
 
-def train_model(cfg: dict, model_name: str, point_name: str, split_path: str, out: str,
-                history_out: str, state_root: str | os.PathLike) -> None:
+def model_params(cfg: dict, dataset: str, model_name: str, point_name: str) -> dict:
+    """The point's params, with ``image_size`` taken from the dataset when the model has one."""
     entry = cfg["models"][model_name]
-    point = find_point(cfg, model_name, point_name)
+    params = dict(find_point(cfg, model_name, point_name).params)
+    fields = get_family(entry["family"]).Params.__dataclass_fields__
+    if "image_size" in fields and "image_size" not in params:
+        params["image_size"] = dataset_config(cfg, dataset).get("image_size", 50)
+    return params
+
+
+def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split_path: str,
+                out: str, history_out: str, state_root: str | os.PathLike) -> None:
+    entry = cfg["models"][model_name]
     tc = train_config(cfg, entry.get("train"))
     seed_everything(tc.seed)
     device = pick_device(cfg.get("device", "auto"))
-    params = dict(point.params)
+    params = model_params(cfg, dataset, model_name, point_name)
     model = build_model(entry["family"], params, f"models.{model_name}.params")
     train = load_part(split_path, "train", binary=model.binary).to(device)
     val = load_part(split_path, "val", binary=model.binary).to(device)
     run_cfg = {"model": model_name, "family": entry["family"], "params": params,
-               "data": cfg["data"]}
-    trainer = Trainer(model, tc, os.path.join(state_root, model_name, point_name), device,
+               "dataset": dataset, "data": cfg["data"][dataset]}
+    trainer = Trainer(model, tc, os.path.join(state_root, dataset, model_name, point_name), device,
                       run_config=run_cfg, desc=f"{model_name} {point_name}")
     val_fn = batch_function(model, val, tc, 10_000_000) if val.n_classes else None
     trainer.fit(batch_function(model, train, tc), val_fn)
     meta = {"model": model_name, "point": point_name, "family": entry["family"],
+            "dataset": dataset,
             "params": params, "provenance": provenance(run_cfg, tc.seed, str(device))}
     trainer.write_history(history_out, meta)
     trainer.export(out, meta)
