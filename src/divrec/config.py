@@ -168,10 +168,48 @@ def expand_sweep(entry: dict) -> list[SweepPoint]:
     return list(points.values())
 
 
+VARIANT_SEP = "~"
+
+
+def sample_variants(entry: dict) -> list[tuple[str, dict]]:
+    """Sampling variants of a model entry: list values in ``sample:`` (e.g. a guidance-scale
+    sweep) are sampled from ONE trained model each; scalars are fixed sampler options.
+    Returns [(suffix, options)], the suffix being "" or "~guidance=2"."""
+    opts = dict(entry.get("sample") or {})
+    swept = sorted(k for k, v in opts.items() if isinstance(v, list))
+    if not swept:
+        return [("", opts)]
+    out = []
+    for combo in itertools.product(*(opts[k] for k in swept)):
+        chosen = {**opts, **dict(zip(swept, combo))}
+        out.append((VARIANT_SEP + "_".join(f"{k}={_fmt(chosen[k])}" for k in swept), chosen))
+    return out
+
+
 def model_points(cfg: dict) -> list[tuple[str, str, SweepPoint]]:
-    """All (dataset, model entry name, point) triples of the config, in config order."""
-    return [(d, m, p) for m, entry in cfg["models"].items()
-            for d in entry.get("datasets", ["omniglot"]) for p in expand_sweep(entry)]
+    """All evaluated (dataset, model entry name, point) triples, in config order. A point
+    name is the training point, plus "~<sampler options>" for each sampling variant."""
+    out = []
+    for m, entry in cfg["models"].items():
+        for d in entry.get("datasets", ["omniglot"]):
+            for p in expand_sweep(entry):
+                for suffix, _ in sample_variants(entry):
+                    out.append((d, m, SweepPoint(p.name + suffix, p.params)))
+    return out
+
+
+def split_variant(point: str) -> tuple[str, str]:
+    """"beta=1~guidance=2" -> ("beta=1", "~guidance=2")."""
+    base, sep, rest = point.partition(VARIANT_SEP)
+    return base, sep + rest
+
+
+def sample_options(entry: dict, point: str) -> dict:
+    suffix = split_variant(point)[1]
+    for s, opts in sample_variants(entry):
+        if s == suffix:
+            return opts
+    raise ConfigError(f"no sampling variant '{suffix}' in the model's sample: options")
 
 
 def dataset_config(cfg: dict, dataset: str) -> dict:
@@ -184,6 +222,7 @@ def dataset_config(cfg: dict, dataset: str) -> dict:
 def find_point(cfg: dict, model: str, point: str) -> SweepPoint:
     if model not in cfg["models"]:
         raise ConfigError(f"model '{model}' is not in the config (have {sorted(cfg['models'])})")
+    point = split_variant(point)[0]
     for p in expand_sweep(cfg["models"][model]):
         if p.name == point:
             return p

@@ -1,5 +1,5 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
-from divrec.config import model_points
+from divrec.config import model_points, split_variant
 from divrec.provenance import config_hash
 
 RES = config.get("results", "results")
@@ -12,7 +12,8 @@ DATASETS = sorted({d for d, _, _ in POINTS})
 wildcard_constraints:
     dataset="[A-Za-z0-9_]+",
     model="[A-Za-z0-9_]+",
-    point="[A-Za-z0-9_.=\\-]+",
+    point="[A-Za-z0-9_.=~\\-]+",
+    train_point="[A-Za-z0-9_.=\\-]+",
     kind="simclr|protonet",
 
 
@@ -31,6 +32,12 @@ def critic_hash(wildcards):
     return config_hash({"critic": config["critics"][wildcards.kind],
                         "data": config["data"][wildcards.dataset],
                         "training": config.get("training"), "seed": config["seed"]})
+
+
+def trained_model(wildcards):
+    """The checkpoint a (possibly sampler-variant) point is sampled from."""
+    base = split_variant(wildcards.point)[0]
+    return f"{RES}/{wildcards.dataset}/models/{wildcards.model}/{base}/model.pt"
 
 
 def eval_hash(wildcards=None):

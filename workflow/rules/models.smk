@@ -3,15 +3,15 @@ rule train_model:
     input:
         split_file,
     output:
-        model=f"{D}/models/{{model}}/{{point}}/model.pt",
-        history=f"{D}/models/{{model}}/{{point}}/history.parquet",
+        model=f"{D}/models/{{model}}/{{train_point}}/model.pt",
+        history=f"{D}/models/{{model}}/{{train_point}}/history.parquet",
     params:
         hash=model_hash,
         state_dir=RESUME,
     log:
-        f"{RES}/logs/{{dataset}}/train/{{model}}/{{point}}.log",
+        f"{RES}/logs/{{dataset}}/train/{{model}}/{{train_point}}.log",
     benchmark:
-        f"{RES}/benchmarks/{{dataset}}/train/{{model}}/{{point}}.tsv"
+        f"{RES}/benchmarks/{{dataset}}/train/{{model}}/{{train_point}}.tsv"
     threads: 2
     resources:
         gpu=1,
@@ -24,7 +24,7 @@ rule train_model:
 rule sample_model:
     """N one-shot samples per test class, conditioned on the class exemplar."""
     input:
-        model=f"{D}/models/{{model}}/{{point}}/model.pt",
+        model=trained_model,
         split=split_file,
     output:
         f"{D}/samples/{{model}}/{{point}}.npz",
