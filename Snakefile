@@ -16,6 +16,7 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/quickdraw.smk"
 include: "workflow/rules/critics.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/metrics.smk"

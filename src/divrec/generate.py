@@ -15,14 +15,22 @@ from divrec.samples import SampleSet, quantize
 from divrec.training.run import load_model
 
 
-def human_samples(split_path: str, part: str = "test") -> SampleSet:
+def human_samples(split_path: str, part: str = "test", n: int | None = None) -> SampleSet:
+    """Real drawings as samples. With ``n`` (the models' sample count) and more drawings per
+    class than that (QuickDraw-FS has 100), keep the exemplar plus the first ``n`` others, so
+    humans and models are compared on the same number of queries and the same spread statistic;
+    Omniglot's 20 drawings are all kept."""
     p = load_part(split_path, part, binary=True)
     c, m = p.images.shape[:2]
-    samples = quantize(p.images.flatten(0, 1)).reshape(c, m, *p.images.shape[-2:])
-    excluded = torch.zeros(c, m, dtype=torch.bool)
-    excluded[torch.arange(c), p.exemplar] = True
-    return SampleSet(samples, quantize(p.exemplars()), p.names, excluded.numpy(),
-                     {"source": "human", "split": split_path, "part": part})
+    keep = torch.arange(m).expand(c, m)
+    if n is not None and m > n + 1:
+        others = keep[keep != p.exemplar[:, None]].view(c, m - 1)[:, :n]
+        keep = torch.cat([p.exemplar[:, None], others], 1)
+    imgs = p.images[torch.arange(c)[:, None], keep]
+    samples = quantize(imgs.flatten(0, 1)).reshape(c, keep.shape[1], *p.images.shape[-2:])
+    excluded = (keep == p.exemplar[:, None]).numpy()
+    return SampleSet(samples, quantize(p.exemplars()), p.names, excluded,
+                     {"source": "human", "split": split_path, "part": part, "n": n})
 
 
 @torch.no_grad()

@@ -1,5 +1,6 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
 from divrec.config import model_points, split_variant
+from divrec.plots.targets import figure_paths
 from divrec.provenance import config_hash
 
 RES = config.get("results", "results")
@@ -53,4 +54,5 @@ def summary_inputs(wildcards):
 
 def all_targets():
     return [f"{RES}/{ds}/{f}" for ds in DATASETS
-            for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf")]
+            for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf")] + [
+        t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)]

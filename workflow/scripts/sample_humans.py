@@ -1,5 +1,6 @@
 from divrec.generate import human_samples
 from divrec.snake import rule_context
 
-with rule_context(snakemake):  # noqa: F821
-    human_samples(snakemake.input[0]).save(snakemake.output[0])  # noqa: F821
+with rule_context(snakemake) as cfg:  # noqa: F821
+    smk = snakemake  # noqa: F821
+    human_samples(smk.input[0], n=cfg["evaluation"]["n_samples"]).save(smk.output[0])

@@ -1,0 +1,100 @@
+"""The robust DS rule and the memorisation check, both in feature space (no t-SNE).
+
+k-NN rule (REFERENCE.md section 7, "a more robust variant"; precision/recall-manifold style): a
+generated sample is diverse when its k-th nearest real neighbour is farther than the
+``percentile``-th percentile of the real points' own leave-one-out k-th-neighbour distances.
+Unlike the hull it is metric, local (follows non-convex data) and deterministic; by construction
+about (100 - percentile)% of real points would themselves count as "diverse", which calibrates
+the number.
+
+Memorisation: a generated sample is flagged when its nearest training image is closer, in feature
+space, than the ``percentile``-th percentile of training images' leave-one-out 1-NN distances, or
+when the binarised pixels of one of its ``candidates`` feature-nearest training images differ in at
+most ``pixel_tolerance`` of the pixels (a near-exact copy). Only the feature-nearest candidates are
+compared pixel by pixel: an exact copy has (near) zero feature distance, so it is among them, and
+a full pixel search would cost H*W / D times more.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from divrec.data.preprocess import evaluation_view
+from divrec.diverse.neighbors import SearchSettings, knn
+
+
+def loo_kth_distance(real, k: int, search: SearchSettings | None = None) -> np.ndarray:
+    """Each real point's distance to its k-th nearest OTHER real point."""
+    return knn(real, real, k, search, exclude_self=True)[0][:, -1].numpy()
+
+
+@dataclass
+class KnnResult:
+    distance: np.ndarray  # [ng] k-th NN distance of each generated sample to the real set
+    threshold: float
+    outside: np.ndarray  # bool [ng]
+
+    @property
+    def count(self) -> int:
+        return int(self.outside.sum())
+
+    @property
+    def fraction(self) -> float:
+        return float(self.outside.mean()) if len(self.outside) else float("nan")
+
+
+def knn_rule(real, gen, k: int = 5, percentile: float = 95.0,
+             search: SearchSettings | None = None,
+             real_loo: np.ndarray | None = None) -> KnnResult:
+    """``real_loo``: precomputed ``loo_kth_distance(real, k)`` (the reference cache has it)."""
+    if real_loo is None:
+        real_loo = loo_kth_distance(real, k, search)
+    threshold = float(np.percentile(real_loo, percentile))
+    dist = knn(gen, real, k, search)[0][:, -1].numpy()
+    return KnnResult(dist, threshold, dist > threshold)
+
+
+@torch.no_grad()
+def pixel_difference(a: np.ndarray, b: np.ndarray, image_size: int) -> np.ndarray:
+    """Fraction of pixels that differ between paired uint8 images after ``evaluation_view``."""
+    va, vb = evaluation_view(a, image_size), evaluation_view(b, image_size)
+    return (va != vb).flatten(1).float().mean(1).numpy()
+
+
+@dataclass
+class Memorisation:
+    train_index: np.ndarray  # [ng] matched training image (flat index into the train images)
+    feature_distance: np.ndarray  # [ng] feature distance to the nearest training image
+    pixel_difference: np.ndarray  # [ng] min pixel difference over the candidates
+    threshold: float  # feature-distance threshold
+    memorised: np.ndarray  # bool [ng]
+    pixel_copy: np.ndarray  # bool [ng]: the near-exact pixel criterion fired
+
+
+def memorisation(gen_feats, train_feats, gen_images: np.ndarray, train_images: np.ndarray,
+                 train_nn: np.ndarray, percentile: float = 1.0, pixel_tolerance: float = 0.01,
+                 candidates: int = 10, image_size: int = 50,
+                 search: SearchSettings | None = None) -> Memorisation:
+    """``train_nn``: the training images' leave-one-out 1-NN feature distances.
+    ``gen_images`` [ng, H, W] and ``train_images`` [nt, H, W] are uint8."""
+    d, idx = knn(gen_feats, train_feats, candidates, search)
+    valid = idx >= 0  # approximate search may leave a slot unfilled
+    flat_idx = idx.clamp_min(0)
+    ng, nc = idx.shape
+    pix = np.empty((ng, nc))
+    for s in range(0, ng, 512):  # bounded memory: 512 * candidates image pairs at a time
+        cand = flat_idx[s:s + 512].flatten().numpy()
+        pix[s:s + 512] = pixel_difference(np.repeat(gen_images[s:s + 512], nc, axis=0),
+                                          train_images[cand], image_size).reshape(-1, nc)
+    pix[~valid.numpy()] = np.inf
+    best = pix.argmin(1)
+    pix_min = pix[np.arange(ng), best]
+    threshold = float(np.percentile(train_nn, percentile))
+    pixel_copy = pix_min <= pixel_tolerance
+    feat_close = d[:, 0].numpy() < threshold
+    matched = np.where(pixel_copy, idx.numpy()[np.arange(ng), best], idx[:, 0].numpy())
+    return Memorisation(matched, d[:, 0].numpy(), pix_min, threshold, feat_close | pixel_copy,
+                        pixel_copy)

@@ -1,0 +1,62 @@
+"""Config validation: a wrong key or type fails with one line naming the key."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from divrec.config import load_config, typed
+from divrec.errors import ConfigError
+from tests.conftest import ROOT
+
+
+def _write(tmp_path, cfg):
+    p = tmp_path / "c.yaml"
+    p.write_text(yaml.safe_dump(cfg))
+    return p
+
+
+def test_default_config_is_valid_and_gets_defaults():
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    assert cfg["evaluation"]["k_way"] == 20
+    assert cfg["data"]["omniglot"]["split"] == "weak"
+
+
+def test_unknown_key_is_named(tmp_path):
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["evaluation"]["n_sampels"] = 3
+    with pytest.raises(ConfigError) as e:
+        load_config(_write(tmp_path, cfg))
+    assert "n_sampels" in str(e.value) and "evaluation" in str(e.value)
+
+
+def test_wrong_type_is_named(tmp_path):
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["critics"]["protonet"]["k_way"] = "twenty"
+    with pytest.raises(ConfigError, match="critics/protonet/k_way"):
+        load_config(_write(tmp_path, cfg))
+
+
+def test_unknown_model_param_is_named():
+    from divrec.models.registry import build_model
+
+    with pytest.raises(ConfigError, match="z_sise"):
+        build_model("vae_stn", {"z_sise": 3})
+
+
+def test_typed_rejects_unknown():
+    from divrec.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="stepz"):
+        typed(TrainConfig, {"stepz": 1}, "train")
+
+
+def test_sampling_variants_expand_from_one_trained_point():
+    from divrec.config import model_points, sample_options, split_variant
+
+    cfg = {"models": {"cfg": {"family": "x", "params": {"a": 1},
+                              "sample": {"guidance": [0, 2], "steps": 10}}}}
+    names = [p.name for _, _, p in model_points(cfg)]
+    assert names == ["base~guidance=0", "base~guidance=2"]
+    assert split_variant(names[1]) == ("base", "~guidance=2")
+    assert sample_options(cfg["models"]["cfg"], names[1]) == {"guidance": 2, "steps": 10}

@@ -1,0 +1,77 @@
+"""The shared training loop: resume equals an uninterrupted run; NaN stops cleanly."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from divrec.config import TrainConfig
+from divrec.data.batches import pairs, step_generator
+from divrec.data.splits import FewShotPart
+from divrec.errors import TrainingDiverged
+from divrec.models.registry import build_model
+from divrec.training.loop import Trainer
+
+
+def _part(c=5, m=4, s=50):
+    g = torch.Generator().manual_seed(0)
+    return FewShotPart((torch.rand(c, m, 1, s, s, generator=g) > 0.8).float(),
+                       torch.zeros(c, dtype=torch.long), [str(i) for i in range(c)])
+
+
+def _model():
+    torch.manual_seed(0)
+    return build_model("vae_stn", {"z_size": 4, "time_step": 3, "lstm_size": 110})
+
+
+def _fit(tmp, steps, tc_kw=None):
+    part = _part()
+    tc = TrainConfig(steps=steps, batch_size=4, lr=1e-3, checkpoint_every=2, log_every=1,
+                     **(tc_kw or {}))
+    tr = Trainer(_model(), tc, tmp, torch.device("cpu"), run_config={"x": 1})
+    tr.fit(lambda s: pairs(part, tc.batch_size, step_generator(0, s)))
+    return tr
+
+
+def test_resume_matches_uninterrupted(tmp_path):
+    full = _fit(tmp_path / "a", 6)
+    _fit(tmp_path / "b", 3)  # "killed" after step 3 (state saved at the end)
+    resumed = _fit(tmp_path / "b", 6)
+    assert resumed.history[0]["step"] == 1 and resumed.step == 6
+    for (k, v), (_, w) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
+        assert torch.allclose(v, w, atol=1e-6), k
+
+
+def test_changed_config_does_not_resume(tmp_path):
+    _fit(tmp_path, 3)
+    other = Trainer(_model(), TrainConfig(steps=3, batch_size=4, lr=5e-4), tmp_path,
+                    torch.device("cpu"), run_config={"x": 1})
+    assert other.step == 0
+
+
+class _Exploding(torch.nn.Module):
+    batch_kind = "pairs"
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(1))
+
+    def configure_optimizers(self, tc):
+        return {"main": torch.optim.SGD(self.parameters(), lr=tc.lr)}
+
+    def train_step(self, batch, opts, step, tc):
+        opts["main"].zero_grad()
+        loss = self.w.sum() * (float("nan") if step >= 4 else 1.0)
+        loss.backward()
+        opts["main"].step()
+        return {"loss": loss}
+
+
+def test_nan_loss_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
+    tc = TrainConfig(steps=10, lr=0.1, checkpoint_every=2, log_every=1)
+    tr = Trainer(_Exploding(), tc, tmp_path, torch.device("cpu"))
+    with pytest.raises(TrainingDiverged) as e:
+        tr.fit(lambda s: None)
+    assert "step 4" in str(e.value) and "(step 4)" in str(e.value)
+    state = torch.load(tr.state_path, weights_only=False)
+    assert state["step"] == 4 and torch.isfinite(state["model"]["w"]).all()

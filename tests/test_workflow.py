@@ -1,0 +1,130 @@
+"""The real workflow: dry run, a real tiny run on real Omniglot, partial reruns, bad config.
+
+The tiny run uses config/test.yaml (few training steps, few tasks) on the offline Omniglot mirror
+when it exists, else on a synthetic mirror in the same format.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, SHARED_OMNIGLOT, write_fake_mirror
+
+CONFIGS = ["config/config.yaml", "config/test.yaml"]
+
+
+def smk(*args, results: Path, env=None, check=True, timeout=1500, configs=None):
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile",
+           *(configs or CONFIGS), "--config", f"results={results}", *args]
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                         env={**os.environ, **(env or {})})
+    if check and res.returncode != 0:
+        raise AssertionError(f"snakemake failed:\n{res.stdout[-3000:]}\n{res.stderr[-5000:]}")
+    return res
+
+
+@pytest.fixture(scope="module")
+def mirror_env(tmp_path_factory):
+    if (SHARED_OMNIGLOT / "SHA256SUMS").exists():
+        return {"DIVREC_OMNIGLOT_MIRROR": str(SHARED_OMNIGLOT)}
+    fake = write_fake_mirror(tmp_path_factory.mktemp("mirror"), n_alphabets=8, chars=8)
+    return {"DIVREC_OMNIGLOT_MIRROR": str(fake)}
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, mirror_env):
+    """One real tiny run; the configs are frozen copies so later checks see the same DAG."""
+    import shutil
+
+    results = tmp_path_factory.mktemp("results")
+    frozen = [str(shutil.copy(ROOT / c, results.parent / f"frozen_{Path(c).name}"))
+              for c in CONFIGS]
+    smk(results=results, env=mirror_env, configs=frozen)
+    return results, {**mirror_env, "_configs": frozen}
+
+
+def test_dry_run_lists_every_stage(tmp_path):
+    out = smk("-n", results=tmp_path).stdout
+    for rule in ("omniglot", "split_omniglot", "train_critic", "train_model", "sample_model",
+                 "sample_humans", "metrics", "aggregate", "plane_figure"):
+        assert f"{rule}" in out, rule
+
+
+def test_bad_config_key_fails_naming_it(tmp_path):
+    res = smk("-n", "--config", "evaluation={'n_sampels': 3}", results=tmp_path, check=False)
+    assert res.returncode != 0
+    assert "n_sampels" in res.stdout + res.stderr
+
+
+@pytest.mark.slow
+def test_tiny_real_run_produces_tables_and_figure(tiny_run):
+    results, _ = tiny_run
+    summary = pd.read_parquet(results / "omniglot/metrics/summary.parquet")
+    assert {"human", "vae_stn"} <= set(summary["family"])
+    for col in ("diversity", "recognizability", "originality"):
+        assert summary[col].notna().all()
+    assert summary["recognizability"].between(0, 1).all()
+    assert (summary["diversity"] > 0).all()
+    assert (summary["diversity_lo"] <= summary["diversity"]).all()
+    per_class = pd.read_parquet(results / "omniglot/metrics/human/data/per_class.parquet")
+    assert len(per_class) == summary.loc[summary.family == "human", "n_classes"].iloc[0]
+    for f in ("plane.png", "plane.pdf"):
+        assert (results / "omniglot/figures" / f).stat().st_size > 1000
+    assert any((results / "logs").rglob("*.log"))
+
+
+@pytest.mark.slow
+def test_deleting_a_metrics_file_reruns_only_downstream(tiny_run):
+    results, env = tiny_run
+    target = next((results / "omniglot/metrics/vae_stn").rglob("summary.parquet"))
+    target.unlink()
+    configs = env.pop("_configs")
+    res = smk("-n", results=results, env=env, configs=configs)
+    env["_configs"] = configs
+    out = res.stdout + res.stderr
+    jobs = {line.split()[0] for line in out.splitlines()
+            if line and line.split()[0] in {"omniglot", "split_omniglot", "train_critic",
+                                             "train_model", "sample_model", "sample_humans",
+                                             "metrics", "aggregate", "plane_figure"}
+            and len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert "metrics" in jobs and "aggregate" in jobs
+    assert not jobs & {"omniglot", "split_omniglot", "train_critic", "train_model",
+                       "sample_model", "sample_humans"}
+
+
+@pytest.mark.slow
+def test_cli_evaluates_user_samples(tiny_run, tmp_path):
+    results, _ = tiny_run
+    from divrec.samples import load_samples
+
+    human = load_samples(results / "omniglot/samples/human/data.npz")
+    user = tmp_path / "mine.npz"
+    import numpy as np
+
+    np.savez(user, samples=human.samples[:, ::-1], exemplars=human.exemplars)
+    res = subprocess.run([sys.executable, "-m", "divrec", "evaluate", str(user), "--name", "mine",
+                          "--results", str(results), "--out", str(tmp_path / "out")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "mine: diversity" in res.stdout
+    table = pd.read_parquet(tmp_path / "out/summary.parquet")
+    assert "mine" in set(table["model"]) and (tmp_path / "out/plane.png").exists()
+
+
+def test_cli_missing_checkpoint_is_one_line(tmp_path):
+    import numpy as np
+
+    f = tmp_path / "s.npz"
+    np.savez(f, samples=np.zeros((2, 3, 50, 50), np.uint8), exemplars=np.zeros((2, 50, 50), np.uint8))
+    res = subprocess.run([sys.executable, "-m", "divrec", "evaluate", str(f), "--results",
+                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("divrec: error: critic checkpoint not found")
+    assert "Traceback" not in res.stderr
