@@ -1,0 +1,36 @@
+# The two README commands: `make run` (set up + run the default workflow) and `make test`.
+# Setup is idempotent: the venv is rebuilt only when pyproject.toml changes.
+
+PY      ?= python3
+VENV    ?= .venv
+CORES   ?= all
+STAMP   := $(VENV)/.divrec-installed
+BIN     := $(VENV)/bin
+
+.PHONY: setup run test lint report clean-results
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e ".[workflow,test]"
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/snakemake --cores $(CORES) --resources gpu=1 --rerun-incomplete
+	$(BIN)/snakemake --report results/report.html
+
+test: setup
+	$(BIN)/python -m pytest -q -rs
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakemake --lint
+
+report: setup
+	$(BIN)/snakemake --report results/report.html
+
+clean-results:
+	rm -rf results .snakemake
