@@ -23,7 +23,8 @@ def test_mirror_to_arrays_and_weak_split(fake_mirror, tmp_path):
     with np.load(out) as z:
         # weak: character01-03 of every alphabet are test
         assert z["test_images"].shape == (4 * 3, 20, 50, 50)
-        assert all(n.endswith(("character01", "character02", "character03")) for n in z["test_names"])
+        assert all(n.endswith(("character01", "character02", "character03"))
+                   for n in z["test_names"])
         assert len(z["train_names"]) + len(z["val_names"]) == 4 * 3
         assert len(z["val_names"]) == 3  # 25 % of the 12 train classes
         assert not set(z["train_char_id"]) & set(z["val_char_id"])

@@ -190,11 +190,34 @@ def test_resumed_run_finishes_every_output(resumed):
     assert "Nothing to be done" in run_snakemake(wd, "-n", "--cores", "1").stdout + res.stderr
 
 
+def downstream_rules(wd: Path, rule: str) -> set[str]:
+    """Rules that (transitively) consume ``rule``'s outputs, from ``--rulegraph``: the figure
+    rules other families add are then covered without naming them here."""
+    dot = run_snakemake(wd, "--rulegraph", "--cores", "1").stdout
+    names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.M))
+    edges = [(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.M)]
+    found, todo = set(), [rule]
+    while todo:
+        r = todo.pop()
+        for a, b in edges:
+            if a == r and b not in found:
+                found.add(b)
+                todo.append(b)
+    return found
+
+
 @pytest.mark.slow
 def test_deleting_one_metrics_file_reruns_only_it_and_downstream(resumed):
+    """Snakemake does not rebuild a missing intermediate file whose consumers are up to date, so
+    the deleted file is named as a target (what a user does to regenerate it)."""
     wd, _, _, _ = resumed
-    victim = wd / R / "metrics/vae_stn/base/summary.parquet"
-    victim.unlink()
-    out = run_snakemake(wd, "-n", "--cores", "1").stdout
-    assert job_counts(out) == {"metrics": 1, "aggregate": 1, "plane_figure": 1, "all": 1}, out
+    downstream = downstream_rules(wd, "metrics")
+    assert {"aggregate", "all"} <= downstream and "train_model" not in downstream
+    victim = f"{R}/metrics/vae_stn/base/summary.parquet"
+    (wd / victim).unlink()
+    out = run_snakemake(wd, "-n", "--cores", "1", "all", victim).stdout
+    jobs = job_counts(out)
+    assert jobs.pop("metrics") == 1, out
+    assert jobs and set(jobs) <= downstream, out
+    assert set(jobs.values()) == {1}, out  # one dataset: one aggregate, one of each figure
     assert re.search(r"Missing output files: \S*metrics/vae_stn/base/summary\.parquet", out)

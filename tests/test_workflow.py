@@ -121,7 +121,8 @@ def test_cli_missing_checkpoint_is_one_line(tmp_path):
     import numpy as np
 
     f = tmp_path / "s.npz"
-    np.savez(f, samples=np.zeros((2, 3, 50, 50), np.uint8), exemplars=np.zeros((2, 50, 50), np.uint8))
+    np.savez(f, samples=np.zeros((2, 3, 50, 50), np.uint8),
+             exemplars=np.zeros((2, 50, 50), np.uint8))
     res = subprocess.run([sys.executable, "-m", "divrec", "evaluate", str(f), "--results",
                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert res.returncode == 2

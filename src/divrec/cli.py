@@ -37,6 +37,48 @@ def cmd_points(args):
         print(f"{dataset}\t{model}\t{point.name}\t{point.params}")
 
 
+def _paths(args):
+    res = Path(args.results) / args.dataset
+    return res, res / "data" / "split.npz"
+
+
+def cmd_train(args):
+    from divrec.training.run import train_model
+
+    res, split = _paths(args)
+    out = res / "models" / args.model / args.point
+    train_model(_cfg(args), args.dataset, args.model, args.point, str(split),
+                str(out / "model.pt"), str(out / "history.parquet"),
+                str(Path(args.results) / ".resume"))
+    print(out / "model.pt")
+
+
+def cmd_train_critic(args):
+    from divrec.critics.train import train_critic
+
+    res, split = _paths(args)
+    train_critic(_cfg(args), args.kind, args.dataset, str(split),
+                 str(res / "critics" / f"{args.kind}.pt"),
+                 str(res / "critics" / f"{args.kind}_history.parquet"),
+                 str(Path(args.results) / ".resume" / args.dataset / "critics" / args.kind))
+
+
+def cmd_sample(args):
+    from divrec.config import sample_options, split_variant
+    from divrec.generate import sample_checkpoint
+
+    cfg = _cfg(args)
+    res, split = _paths(args)
+    ckpt = res / "models" / args.model / split_variant(args.point)[0] / "model.pt"
+    ev = cfg["evaluation"]
+    ss = sample_checkpoint(str(ckpt), str(split), ev["n_samples"], cfg["seed"], cfg["device"],
+                           ev["sample_batch"],
+                           **sample_options(cfg["models"][args.model], args.point))
+    out = res / "samples" / args.model / f"{args.point}.npz"
+    ss.save(out)
+    print(out)
+
+
 def cmd_evaluate(args):
     """Score a user's samples.npz and place it on the diversity-recognizability plane."""
     import pandas as pd
@@ -59,7 +101,8 @@ def cmd_evaluate(args):
     out = Path(args.out or res / "user" / args.name)
     save_parquet(per_class, out / "per_class.parquet")
     base = res / "metrics" / "summary.parquet"
-    table = pd.concat([pd.read_parquet(base), summary], ignore_index=True) if base.exists() else summary
+    table = (pd.concat([pd.read_parquet(base), summary], ignore_index=True) if base.exists()
+             else summary)
     table["distance_to_human"] = distance_to_humans(table)
     save_parquet(table, out / "summary.parquet")
     human = res / "metrics" / "human" / "data" / "per_class.parquet"
@@ -87,6 +130,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("points", help="list every (model, sweep point) of a config")
     with_config(sp)
     sp.set_defaults(fn=cmd_points)
+
+    def with_point(sp):
+        sp.add_argument("--dataset", default="omniglot")
+        sp.add_argument("--model", required=True, help="model entry name in the config")
+        sp.add_argument("--point", default="base", help="sweep point (see `divrec points`)")
+
+    sp = sub.add_parser("train", help="train one model point (what the train_model rule runs)")
+    with_config(sp)
+    with_point(sp)
+    sp.set_defaults(fn=cmd_train)
+
+    sp = sub.add_parser("train-critic", help="train the simclr or protonet critic")
+    with_config(sp)
+    sp.add_argument("--dataset", default="omniglot")
+    sp.add_argument("--kind", choices=["simclr", "protonet"], required=True)
+    sp.set_defaults(fn=cmd_train_critic)
+
+    sp = sub.add_parser("sample", help="one-shot samples of a trained model point")
+    with_config(sp)
+    with_point(sp)
+    sp.set_defaults(fn=cmd_sample)
 
     sp = sub.add_parser("evaluate", help="score your own samples.npz with the trained critics")
     sp.add_argument("samples", help="npz with samples [C, N, H, W] and exemplars [C, H, W]")

@@ -39,7 +39,7 @@ class EvalSettings:
 
 
 @torch.no_grad()
-def embed(fn, x: np.ndarray, device, image_size: int, batch: int = 1024) -> torch.Tensor:
+def embed(fn, x: np.ndarray, device, image_size: int, batch: int = 256) -> torch.Tensor:
     """Post-process uint8 images [M, H, W] and embed them in batches -> [M, D] on CPU."""
     out = []
     for i in range(0, len(x), batch):
@@ -54,7 +54,7 @@ def embed(fn, x: np.ndarray, device, image_size: int, batch: int = 1024) -> torc
 class Critics:
     """The two trained critics, loaded once, as feature functions."""
 
-    def __init__(self, simclr_path, protonet_path, device=torch.device("cpu")):
+    def __init__(self, simclr_path, protonet_path, device: torch.device | str = "cpu"):
         self.device = torch.device(device)
         self.simclr = load_critic(simclr_path, self.device)
         self.protonet = load_critic(protonet_path, self.device)
@@ -114,7 +114,7 @@ def summarize(per_class: pd.DataFrame, st: EvalSettings, **ids) -> pd.DataFrame:
 
 
 def evaluate_file(samples_path: str | os.PathLike, simclr: str, protonet: str, st: EvalSettings,
-                  device=torch.device("cpu"), **ids):
+                  device: torch.device | str = "cpu", **ids):
     """Score one samples file -> (per_class, per_sample, summary) with ``ids`` columns added."""
     from divrec.samples import load_samples
 

@@ -49,8 +49,8 @@ def load_samples(path: str | os.PathLike) -> SampleSet:
         with np.load(path, allow_pickle=False) as z:
             samples = z["samples"]
             if samples.dtype != np.uint8:
-                samples = quantize(torch.from_numpy(samples.astype(np.float32)).flatten(0, 1)[:, None]
-                                   ).reshape(samples.shape)
+                flat = torch.from_numpy(samples.astype(np.float32)).flatten(0, 1)[:, None]
+                samples = quantize(flat).reshape(samples.shape)
             c, n = samples.shape[:2]
             if "exemplars" not in z.files:
                 raise DataError(f"{path}: missing 'exemplars' array [C, H, W]")

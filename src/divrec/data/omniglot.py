@@ -46,7 +46,9 @@ def _load_npz(path: Path) -> np.ndarray:
         with np.load(path) as z:
             return z["images"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(f"cannot read {path}: {e.__class__.__name__} (corrupt or truncated)") from None
+        raise DataError(
+            f"cannot read {path}: {e.__class__.__name__} (corrupt or truncated)"
+        ) from None
 
 
 def from_mirror(mirror: Path) -> dict[str, np.ndarray]:

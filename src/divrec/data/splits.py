@@ -78,10 +78,12 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "wea
         m = min(len(r) for r in rows) if rows else 0
         if rows and any(len(r) != m for r in rows):
             raise DataError(f"{raw_path}: classes of part '{part}' have unequal drawing counts")
-        idx = np.stack([r[np.argsort(raw["drawer"][r])] for r in rows]) if rows else np.zeros((0, 0), int)
+        idx = (np.stack([r[np.argsort(raw["drawer"][r])] for r in rows]) if rows
+               else np.zeros((0, 0), int))
         imgs = minmax(resize(to_float(raw["images"][idx.ravel()]), image_size))
         imgs = imgs.reshape(len(cids), m, 1, image_size, image_size)
-        out_arrays[f"{part}_images"] = to_uint8(imgs.flatten(0, 1)).reshape(len(cids), m, image_size, image_size)
+        out_arrays[f"{part}_images"] = to_uint8(imgs.flatten(0, 1)).reshape(
+            len(cids), m, image_size, image_size)
         out_arrays[f"{part}_exemplar"] = choose_exemplars(imgs, exemplar)
         out_arrays[f"{part}_names"] = np.array([names[r[0]] for r in rows])
         out_arrays[f"{part}_char_id"] = np.asarray(cids)

@@ -66,8 +66,8 @@ def grid_figure(picked: pd.DataFrame, samples: np.ndarray, train: np.ndarray, ti
         ax.axis("off")
     for j, (_, r) in enumerate(picked.iterrows()):
         a, b = axes[j // cols, 2 * (j % cols)], axes[j // cols, 2 * (j % cols) + 1]
-        a.imshow(samples[r["class_index"], r["sample_index"]], cmap="gray_r")
-        b.imshow(train[r["nn_train_index"]], cmap="gray_r")
+        a.imshow(samples[int(r["class_index"]), int(r["sample_index"])], cmap="gray_r")
+        b.imshow(train[int(r["nn_train_index"])], cmap="gray_r")
         color = "tab:red" if r["memorised"] else ("black" if r["diverse"] else "0.6")
         a.set_title(f"d={r['knn_distance']:.2g}", fontsize=5, color=color)
         b.set_title("nearest train", fontsize=5, color="0.4")

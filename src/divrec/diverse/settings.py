@@ -30,7 +30,7 @@ class KnnSettings:
 @dataclass
 class MemorisationSettings:
     percentile: float = 1.0  # of train-to-train leave-one-out 1-NN distances
-    pixel_tolerance: float = 0.01  # fraction of differing binarised pixels = "near-exact copy"
+    pixel_tolerance: float = 0.05  # 1 - ink IoU at most this = "near-exact copy"
     candidates: int = 10  # feature-space neighbours whose pixels are compared
     max_train: int | None = None  # subsample of training images searched (None: all)
 

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import torch
 
 
-def make_tasks(n_classes: int, k_way: int = 20, per_class: int = 500, seed: int = 44) -> torch.Tensor:
+def make_tasks(n_classes: int, k_way: int = 20, per_class: int = 500,
+               seed: int = 44) -> torch.Tensor:
     """[T, k] class indices; every class appears in exactly ``per_class`` tasks."""
     if n_classes < k_way:
         raise ValueError(f"{k_way}-way tasks need at least {k_way} classes, got {n_classes}")
