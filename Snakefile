@@ -21,9 +21,12 @@ include: "workflow/rules/critics.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/quality.smk"
+include: "workflow/rules/diverse.smk"
 
 
 rule all:
     input:
         all_targets(),
+        quality_targets(),
     default_target: True

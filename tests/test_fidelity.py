@@ -78,3 +78,48 @@ def test_all_metrics_row_names_its_extractor():
     row = F.all_metrics(a, b, "classifier_x", F.FidelitySettings(kid_subsets=5, kid_subset_size=50))
     assert row["fd_name"] == "FD_classifier_x" and row["extractor"] == "classifier_x"
     assert row["kid_subset_size"] == 50 and 0 <= row["coverage"] <= 1
+
+
+# ----------------------------------------------------------------------------- extractors
+
+
+def test_extractor_resolution_never_pretends_to_be_inception(tmp_path, monkeypatch):
+    from divrec.errors import ConfigError
+    from divrec.metrics import features as X
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    assert X.resolve_extractor("auto", "omniglot") == "classifier_omniglot"
+    with pytest.raises(ConfigError, match="never downloaded"):
+        X.resolve_extractor("inception", "omniglot")
+    weights = tmp_path / "hub" / "checkpoints" / X.FID_WEIGHTS_NAME
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"x")
+    assert X.resolve_extractor("auto", "cifar10") == "inception"
+    assert X.resolve_extractor("classifier", "cifar10") == "classifier_cifar10"
+
+
+def test_fid_inception_loads_a_local_weights_file(tmp_path):
+    """The loader builds pytorch-fid's FID architecture and takes its weights from a file
+    (here a same-architecture state dict with random values: the real file is never fetched)."""
+    from pytorch_fid import inception as I
+
+    from divrec.metrics import features as X
+
+    net = I._inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
+    for name, cls, args in (("Mixed_5b", I.FIDInceptionA, (192, 32)),
+                            ("Mixed_5c", I.FIDInceptionA, (256, 64)),
+                            ("Mixed_5d", I.FIDInceptionA, (288, 64)),
+                            ("Mixed_6b", I.FIDInceptionC, (768, 128)),
+                            ("Mixed_6c", I.FIDInceptionC, (768, 160)),
+                            ("Mixed_6d", I.FIDInceptionC, (768, 160)),
+                            ("Mixed_6e", I.FIDInceptionC, (768, 192)),
+                            ("Mixed_7b", I.FIDInceptionE_1, (1280,)),
+                            ("Mixed_7c", I.FIDInceptionE_2, (2048,))):
+        setattr(net, name, cls(*args))
+    path = tmp_path / X.FID_WEIGHTS_NAME
+    torch.save(net.state_dict(), path)
+    X.build_extractor("inception", tmp_path / "ex.pt", weights=str(path))
+    ex = X.load_extractor(tmp_path / "ex.pt", torch.device("cpu"))
+    assert ex.name == "inception"
+    feats = ex(np.random.default_rng(0).integers(0, 256, (2, 16, 16, 1), dtype=np.uint8))
+    assert feats.shape == (2, 2048) and np.isfinite(feats).all()

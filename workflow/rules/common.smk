@@ -54,5 +54,6 @@ def summary_inputs(wildcards):
 
 def all_targets():
     return [f"{RES}/{ds}/{f}" for ds in DATASETS
-            for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf")] + [
+            for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf",
+                      "diverse/summary.parquet", "diverse/downstream.parquet")] + [
         t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)]

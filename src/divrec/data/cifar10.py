@@ -56,7 +56,7 @@ def _missing_message(dest: Path, reason: str) -> str:
 
 def locate(local: str | None, downloads: str | os.PathLike, checksums: Checksums = Checksums(),
            url: str = URL) -> Path:
-    """A verified tarball: the local copy if named, else ``downloads/<name>`` (fetched if absent)."""
+    """A verified tarball: the named local copy, else ``downloads/<name>`` (fetched if absent)."""
     named = os.environ.get("DIVREC_CIFAR10_TARBALL") or local
     if named:
         path = Path(named)

@@ -53,9 +53,9 @@ def real_side(ref: Reference, class_names: list[str]):
     return ref.test_feats[rows], np.repeat(classes, m), np.tile(np.arange(m), len(classes)), loo
 
 
-def cap(n: int, max_points: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices of a seeded random subset of at most ``max_points`` of ``n``."""
-    if n <= max_points:
+def cap(n: int, max_points: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a seeded random subset of at most ``max_points`` (None: all) of ``n``."""
+    if max_points is None or n <= max_points:
         return np.arange(n)
     return np.sort(rng.choice(n, max_points, replace=False))
 

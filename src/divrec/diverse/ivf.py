@@ -10,11 +10,10 @@ against the exact search.
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 from divrec.diverse.neighbors import _as_tensor, _drop_self, exact_knn
+from divrec.diverse.threads import limit_threads
 
 
 @torch.no_grad()
@@ -34,18 +33,6 @@ def kmeans(x: torch.Tensor, n: int, iters: int = 10, seed: int = 0,
         if empty.any():
             cent[empty] = train[torch.randint(len(train), (int(empty.sum()),), generator=g)]
     return cent
-
-
-@contextlib.contextmanager
-def single_thread():
-    """Per-cell matmuls are small: intra-op threads only add synchronisation cost there
-    (10x slower on a loaded 2-core machine, measured)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(n)
 
 
 def _groups(keys: torch.Tensor, n: int) -> tuple[torch.Tensor, list[int]]:
@@ -71,7 +58,7 @@ def ivf_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
     cand_d = torch.full((probes.numel(), kk), float("inf"))
     cand_i = torch.full((probes.numel(), kk), -1, dtype=torch.long)
     b_sq = (b * b).sum(1)
-    with single_thread():
+    with limit_threads(1):  # per-cell matmuls are small: more threads only add sync cost
         for c in range(nlist):
             members = base_order[base_bounds[c]:base_bounds[c + 1]]
             if len(members) == 0:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from divrec.diverse.settings import settings_from_config
+from divrec.diverse.threads import limit_threads
 from divrec.io import save_parquet
 from divrec.provenance import provenance
 
@@ -36,19 +37,21 @@ def _extractor(cfg, st, device, simclr_path):
 
 
 def reference_from_config(cfg: dict, split_path: str, simclr_path: str | None, out: str,
-                          device) -> None:
+                          device, threads: int | None = None) -> None:
     from divrec.diverse.reference import build_reference
 
     st = settings_from_config(cfg)
     t0 = time.perf_counter()
-    ref = build_reference(split_path, _extractor(cfg, st, device, simclr_path), st, cfg["seed"])
+    with limit_threads(threads):
+        ref = build_reference(split_path, _extractor(cfg, st, device, simclr_path), st,
+                              cfg["seed"])
     ref.save(out)
     log.info("reference: %d train + %d test images embedded (%s) in %.1f s",
              len(ref.train_feats), len(ref.test_feats), ref.extractor, time.perf_counter() - t0)
 
 
 def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, outputs,
-                      device) -> None:
+                      device, threads: int | None = None) -> None:
     """``inputs``: samples, reference, split (+ simclr); ``outputs``: table, summary, tsne,
     grid."""
     from divrec.diverse.analyse import analyse
@@ -65,10 +68,11 @@ def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, o
     c, n = ss.samples.shape[:2]
     flat = ss.samples.reshape(c * n, *ss.samples.shape[2:])
     simclr = getattr(inputs, "simclr", None)
-    feats = _extractor(cfg, st, device, simclr)(flat).numpy()
-    t_embed = time.perf_counter() - t0
-    size = cfg["evaluation"]["image_size"]
-    res = analyse(feats, ss.class_names, n, flat, ref, train, st, size)
+    with limit_threads(threads):
+        feats = _extractor(cfg, st, device, simclr)(flat).numpy()
+        t_embed = time.perf_counter() - t0
+        res = analyse(feats, ss.class_names, n, flat, ref, train, st,
+                      cfg["evaluation"]["image_size"])
     ids = _ids(cfg, dataset, model, point)
     res.summary.update({"seconds_embed": t_embed, "seconds_total": time.perf_counter() - t0})
     meta = _meta(cfg, ids, device)
@@ -83,7 +87,7 @@ def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, o
 
 
 def downstream_from_config(cfg: dict, dataset: str, model: str, point: str, inputs,
-                           out: str) -> None:
+                           out: str, threads: int | None = None) -> None:
     """``inputs``: samples, table (the point's DS table), split."""
     from divrec.diverse.downstream import downstream
     from divrec.samples import load_samples
@@ -99,7 +103,8 @@ def downstream_from_config(cfg: dict, dataset: str, model: str, point: str, inpu
     with np.load(inputs.split) as z:
         test, ex, names = z["test_images"], z["test_exemplar"], [str(s) for s in z["test_names"]]
     t0 = time.perf_counter()
-    df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream)
+    with limit_threads(threads):
+        df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream)
     ids = _ids(cfg, dataset, model, point)
     for key, val in reversed(ids.items()):
         df.insert(0, key, val)

@@ -180,7 +180,7 @@ class Extractor:
 def build_extractor(name: str, out: str | os.PathLike, *, images: np.ndarray | None = None,
                     labels: np.ndarray | None = None, params: ClassifierParams | None = None,
                     weights: str | None = None, state_dir: str | os.PathLike = ".",
-                    device: torch.device = torch.device("cpu"), seed: int = 0) -> None:
+                    device: torch.device | None = None, seed: int = 0) -> None:
     """Write the extractor file: trained classifier weights, or a pointer to (and digest of)
     the Inception weights."""
     if name == INCEPTION:
@@ -190,7 +190,8 @@ def build_extractor(name: str, out: str | os.PathLike, *, images: np.ndarray | N
         save_torch({"kind": INCEPTION, "name": name, "weights": str(path),
                     "sha256": file_digest(path)}, out)
         return
-    ck = train_classifier(images, labels, params or ClassifierParams(), state_dir, device, seed)
+    ck = train_classifier(images, labels, params or ClassifierParams(), state_dir,
+                          device or torch.device("cpu"), seed)
     save_torch({**ck, "name": name}, out)
 
 

@@ -17,8 +17,8 @@ Departures from the published code, on purpose:
   (the published set dataset drew one fixed sample at construction, §8);
 - set augmentation is a random flip + rot90 shared by a set, applied to (S - 1) / S of the sets
   (published: flips + a free rotation on the same share of sets), see data.batches.sets;
-- the decoder reaches the image size with size-matched transposed convs that mirror the encoder's
-  sizes (50 <- 25 <- 13 <- 7 <- 4) instead of extra valid convs, so any image size works;
+- the decoder's valid "trimming" convs sit where its sizes meet the encoder's (50 <- 25 <- 13 <-
+  7 <- 4), three k2 trims instead of the published k4 + k2, so any image size works;
 - log p(x) uses logits (exact) instead of clamped probabilities;
 - no ReduceLROnPlateau on the test loss (model selection only ever sees validation classes).
 Each gradient element is clamped to [-grad_clamp, grad_clamp] (published: 1).
@@ -151,7 +151,10 @@ class Encoder(nn.Module):
 
 class Decoder(nn.Module):
     """p(x | z, c): project to the encoder's deepest map, then per level conv, conv, transposed
-    conv (x2, output size matched to the encoder's size at that level); 1x1 conv to logits."""
+    conv k2 s2 (x2), BN + ELU each, and a conv to one logit channel. Where doubling overshoots
+    the encoder's size at the next level (4 -> 8 vs 7), that level's second conv is a valid 2x2
+    conv that trims one pixel (published: 4 -> 8 -> 16 -(k4)-> 13 -> 26 -(k2)-> 25 -> 50; here
+    4 -> 8 -(k2)-> 7 -> 14 -(k2)-> 13 -> 26 -(k2)-> 25 -> 50, which works for any size)."""
 
     def __init__(self, p: Params):
         super().__init__()
@@ -160,15 +163,16 @@ class Decoder(nn.Module):
         self.z, self.c = nn.Linear(p.z_dim, p.hidden_dim), nn.Linear(p.c_dim, p.hidden_dim)
         self.initial = nn.Linear(p.hidden_dim, self.start[0] * sizes[0] ** 2)
         layers: list[nn.Module] = []
-        cin = self.start[0]
+        cin, n = self.start
         for level in range(LEVELS):
             cout = p.width * 2 ** (LEVELS - 1 - level)
-            extra = sizes[level + 1] - (2 * sizes[level] - 1)  # 1: exact doubling, 0: 2n - 1
-            layers += [_conv(cin, cout), _conv(cout, cout),
-                       nn.ConvTranspose2d(cout, cout, 3, 2, 1, output_padding=extra),
+            trim = n - sizes[level]  # 0 or 1 pixel too many after the previous doubling
+            second = (_conv(cout, cout) if trim == 0 else nn.Sequential(
+                nn.Conv2d(cout, cout, trim + 1), nn.BatchNorm2d(cout), nn.ELU()))
+            layers += [_conv(cin, cout), second, nn.ConvTranspose2d(cout, cout, 2, 2),
                        nn.BatchNorm2d(cout), nn.ELU()]
-            cin = cout
-        layers.append(nn.Conv2d(cin, 1, 1))
+            cin, n = cout, 2 * sizes[level]
+        layers.append(nn.Conv2d(cin, 1, n - p.image_size + 1))
         self.convs = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:

@@ -74,7 +74,8 @@ class Schedule(nn.Module):
     def q_pair(self, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(x_t, x_{t+1}) for t in [0, n)."""
         x_t = self._at(self.a_cum, t) * x0 + self._at(self.sigmas_cum, t) * torch.randn_like(x0)
-        x_tp1 = self._at(self.a_s, t + 1) * x_t + self._at(self.sigmas, t + 1) * torch.randn_like(x0)
+        noise = torch.randn_like(x0)
+        x_tp1 = self._at(self.a_s, t + 1) * x_t + self._at(self.sigmas, t + 1) * noise
         return x_t, x_tp1
 
     def posterior_sample(self, x0: torch.Tensor, x_tp1: torch.Tensor, t: torch.Tensor,
@@ -92,7 +93,8 @@ class TimeDiscriminator(nn.Module):
     def __init__(self, channels: int, ndf: int, image_size: int):
         super().__init__()
         self.ndf, t_dim = ndf, 4 * ndf
-        self.t_emb = nn.Sequential(nn.Linear(ndf, t_dim), nn.LeakyReLU(0.2), nn.Linear(t_dim, t_dim))
+        self.t_emb = nn.Sequential(nn.Linear(ndf, t_dim), nn.LeakyReLU(0.2),
+                                   nn.Linear(t_dim, t_dim))
         self.inp = nn.Conv2d(2 * channels, ndf, 3, padding=1)
         self.convs, self.t_proj, ch, res = nn.ModuleList(), nn.ModuleList(), ndf, image_size
         while res > 4:

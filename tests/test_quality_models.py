@@ -1,0 +1,209 @@
+"""The three unconditional models, their samplers, the image sets and the quality pipeline."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from divrec.config import TrainConfig, validate
+from divrec.errors import ConfigError, DataError
+from divrec.quality import images as I
+from divrec.quality.registry import build
+from divrec.quality.schedule import GaussianDiffusion
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny nets run several times faster on one thread than on two contended ones."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+TINY = {
+    "dcgan": {"nz": 8, "ngf": 8, "ndf": 8},
+    "ddpm": {"ch": 8, "ch_mult": [1, 2], "diffusion_steps": 50, "sample_steps": 5},
+    "ddgan": {"ch": 8, "ch_mult": [1, 2], "nz": 8, "ndf": 8, "lazy_reg": 2},
+}
+
+
+@pytest.mark.parametrize("family", sorted(TINY))
+def test_model_trains_and_samples_in_range(family):
+    torch.manual_seed(0)
+    m = build(family, {**TINY[family], "image_size": 8, "channels": 3})
+    opts = m.configure_optimizers(TrainConfig(lr=1e-3))
+    before = [p.detach().clone() for p in m.parameters()]
+    x = torch.rand(6, 3, 8, 8) * 2 - 1
+    for step in range(3):
+        out = m.train_step(x, opts, step, TrainConfig(lr=1e-3))
+        assert all(torch.isfinite(v).all() for v in out.values())
+    changed = sum(not torch.equal(a, b) for a, b in zip(before, m.parameters()))
+    assert changed > len(before) // 2
+    m.eval()
+    g = torch.Generator().manual_seed(1)
+    s = m.sample(5, generator=g)
+    assert s.shape == (5, 3, 8, 8) and s.min() >= -1 and s.max() <= 1
+    assert s.std() > 0
+    s2 = m.sample(5, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(s, s2)  # seeded sampling repeats
+
+
+def test_dcgan_published_64px_sizes():
+    m = build("dcgan", {"image_size": 64, "channels": 3})
+    n_g = sum(p.numel() for p in m.G.parameters())
+    n_d = sum(p.numel() for p in m.D.parameters())
+    assert (n_g, n_d) == (3_576_704, 2_765_568)  # spec §10.1 (PyTorch DCGAN tutorial)
+
+
+def test_dcgan_rejects_non_power_of_two():
+    with pytest.raises(ValueError, match="power of two"):
+        build("dcgan", {"image_size": 24})
+
+
+def test_ddim_with_exact_eps_recovers_x0():
+    diff = GaussianDiffusion("linear", 100)
+    x0 = torch.rand(4, 1, 4, 4) * 1.6 - 0.8
+    xt = diff.q_sample(x0, torch.full((4,), 99), torch.randn(4, 1, 4, 4))
+
+    def exact_eps(x, t):
+        ab = diff.alpha_bar[t].float().view(-1, 1, 1, 1)
+        return (x - ab.sqrt() * x0) / (1 - ab).sqrt()
+
+    torch.testing.assert_close(diff.ddim(exact_eps, xt, 10), x0, atol=1e-4, rtol=0)
+
+
+def test_cosine_and_linear_schedules_decrease_to_noise():
+    for kind in ("cosine", "linear"):
+        ab = GaussianDiffusion(kind, 1000).alpha_bar
+        assert (ab[1:] < ab[:-1]).all() and ab[0] > 0.99 and ab[-1] < 1e-3
+
+
+def test_ddgan_posterior_is_exact_at_t0_and_chain_with_true_x0_returns_it():
+    m = build("ddgan", {**TINY["ddgan"], "image_size": 8, "channels": 1})
+    x0 = torch.rand(3, 1, 8, 8) * 2 - 1
+    t0 = torch.zeros(3, dtype=torch.long)
+    x_t, x_tp1 = m.sched.q_pair(x0, t0)
+    torch.testing.assert_close(m.sched.posterior_sample(x0, x_tp1, t0, torch.randn_like(x0)), x0)
+    x = torch.randn_like(x0)  # reverse chain with an oracle x0-predictor ends at x0
+    for i in reversed(range(m.p.num_timesteps)):
+        t = torch.full((3,), i, dtype=torch.long)
+        x = m.sched.posterior_sample(x0, x, t, torch.randn_like(x0))
+    torch.testing.assert_close(x, x0, atol=1e-5, rtol=0)
+
+
+def test_ddpm_nfe_follows_sample_option():
+    m = build("ddpm", {**TINY["ddpm"], "image_size": 8, "channels": 1})
+    assert m.nfe() == 5 and m.nfe(sample_steps=3) == 3
+    assert build("ddgan", {**TINY["ddgan"], "image_size": 8}).nfe() == 4
+
+
+# ----------------------------------------------------------------------------- image sets
+
+
+def _split(tmp_path, size=12):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "split.npz"
+    np.savez(path, train_images=rng.integers(0, 256, (5, 4, size, size), dtype=np.uint8),
+             val_images=np.zeros((1, 4, size, size), np.uint8))
+    return path
+
+
+def test_image_set_from_split_resizes_and_labels_by_class(tmp_path):
+    out = I.build("omniglot", _split(tmp_path), tmp_path / "images.npz", image_size=8)
+    s = I.load(out)
+    assert s.images.shape == (20, 8, 8, 1) and s.images.dtype == np.uint8
+    assert list(s.labels[:5]) == [0, 0, 0, 0, 1] and s.n_classes == 5 and s.name == "omniglot"
+    t = s.tensor([0, 1])
+    assert t.shape == (2, 1, 8, 8) and t.min() >= -1 and t.max() <= 1
+
+
+def test_image_set_from_cifar_arrays_keeps_channels(tmp_path):
+    rng = np.random.default_rng(1)
+    path = tmp_path / "cifar10.npz"
+    np.savez(path, train_images=rng.integers(0, 256, (7, 32, 32, 3), dtype=np.uint8),
+             train_labels=np.arange(7) % 3)
+    s = I.load(I.build("cifar10", path, tmp_path / "i.npz", image_size=32, max_images=5))
+    assert s.images.shape == (5, 32, 32, 3) and s.channels == 3 and s.labels.max() <= 2
+
+
+def test_missing_split_is_a_data_error(tmp_path):
+    with pytest.raises(DataError, match="run the dataset's data rules"):
+        I.build("omniglot", tmp_path / "nope.npz", tmp_path / "i.npz")
+
+
+def test_uint8_round_trip():
+    x = torch.tensor([[[[-1.0, 0.0, 1.0, 2.0]]]])
+    assert I.to_uint8_hwc(x)[0, 0, :, 0].tolist() == [0, 128, 255, 255]
+
+
+# ----------------------------------------------------------------------------- pipeline
+
+
+def _cfg(tmp_path, **over):
+    cfg = {
+        "seed": 0, "device": "cpu",
+        "data": {}, "critics": {}, "evaluation": {}, "models": {},
+        "training": {"checkpoint_every": 2, "log_every": 1},
+        "quality": {
+            "datasets": ["omniglot"], "image_size": 8, "n_samples": 12, "n_reference": 16,
+            "sample_batch": 5, "warmup_batches": 1, "kid_subsets": 3, "kid_subset_size": 10,
+            "prdc_k": 2, "feature_extractor": "classifier",
+            "classifier": {"width": 4, "feature_dim": 8, "steps": 4, "batch_size": 8},
+            "models": {f: {"family": f, "label": f.upper(), "params": TINY[f],
+                           "train": {"steps": 3, "batch_size": 4, "ema": 0.9}}
+                       for f in TINY},
+        },
+    }
+    cfg["quality"].update(over)
+    return validate(cfg)
+
+
+def test_pipeline_end_to_end_on_tiny_split(tmp_path, monkeypatch):
+    monkeypatch.setenv("DIVREC_NO_PROGRESS", "1")
+    from divrec.quality import evaluate, plots, sample, train
+
+    cfg = _cfg(tmp_path)
+    imgs = I.build("omniglot", _split(tmp_path), tmp_path / "images.npz", image_size=8)
+    ex = "classifier_omniglot"
+    evaluate.extractor_job(cfg, ex, imgs, tmp_path / "ex.pt", tmp_path / "resume")
+    evaluate.features_job(cfg, "data", imgs, tmp_path / "ex.pt", tmp_path / "f_data.npz")
+    feats, timings = {}, {}
+    for m in TINY:
+        train.train(cfg, "omniglot", m, imgs, tmp_path / f"{m}.pt", tmp_path / f"{m}.parquet",
+                    tmp_path / "resume")
+        timings[m] = tmp_path / f"{m}.json"
+        sample.sample_model(cfg, "omniglot", m, tmp_path / f"{m}.pt", tmp_path / f"s_{m}.npz",
+                            timings[m])
+        assert sample.load_samples(tmp_path / f"s_{m}.npz").shape == (12, 8, 8, 1)
+        rec = json.loads(timings[m].read_text())
+        assert rec["batch_size"] == 5 and rec["n_batches"] == 3 and rec["device"] == "cpu"
+        assert rec["seconds"] > 0 and rec["nfe"] == {"dcgan": 1, "ddpm": 5, "ddgan": 4}[m]
+        feats[m] = tmp_path / f"f_{m}.npz"
+        evaluate.features_job(cfg, m, tmp_path / f"s_{m}.npz", tmp_path / "ex.pt", feats[m])
+    table = evaluate.metrics_table(cfg, "omniglot", tmp_path / "f_data.npz", feats, timings,
+                                   tmp_path / "metrics.parquet")
+    assert list(table["model"]) == list(TINY)
+    assert set(table["fd_name"]) == {"FD_classifier_omniglot"}
+    assert (table["fd"] > 0).all() and table["n_real"].eq(16).all()
+    assert pd.read_parquet(tmp_path / "metrics.parquet").shape == table.shape
+    plots.tradeoff(str(tmp_path / "metrics.parquet"), [str(tmp_path / "t.png")])
+    plots.loss_curves({m: str(tmp_path / f"{m}.parquet") for m in TINY}, {},
+                      [str(tmp_path / "l.png")])
+    assert (tmp_path / "t.png").stat().st_size > 0 and (tmp_path / "l.png").stat().st_size > 0
+
+
+def test_channels_mismatch_is_a_config_error(tmp_path):
+    from divrec.quality.train import model_params
+
+    s = I.ImageSet(np.zeros((2, 8, 8, 1), np.uint8), np.zeros(2, np.int64), "x")
+    assert model_params({"family": "dcgan"}, s)["channels"] == 1
+    with pytest.raises(ConfigError, match="channels"):
+        model_params({"family": "dcgan", "params": {"channels": 3}}, s)
+
+
+def test_unknown_family_is_rejected_by_the_schema(tmp_path):
+    with pytest.raises(ConfigError, match="quality/models/x/family"):
+        _cfg(tmp_path, models={"x": {"family": "vae"}})

@@ -1,0 +1,128 @@
+# Diverse samples (issue 9): per model point, generated samples outside the real data (published
+# t-SNE hull rule and a k-NN rule), memorised copies, stability; and a downstream classifier table.
+
+
+def diverse_hash(wildcards=None):
+    """Rerun trigger: the diverse section, the critic input size and the seed."""
+    return config_hash({"diverse": config.get("diverse"), "seed": config["seed"],
+                        "image_size": config["evaluation"]["image_size"]})
+
+
+def diverse_extractor_input(wildcards):
+    """The SimCLR critic when it is the feature extractor; SqueezeNet weights are a config path."""
+    if (config.get("diverse") or {}).get("extractor", "simclr") == "simclr":
+        return {"simclr": f"{RES}/{wildcards.dataset}/critics/simclr.pt"}
+    return {}
+
+
+def diverse_points(wildcards, folder):
+    ds = wildcards.dataset
+    return [f"{RES}/{ds}/diverse/{folder}/{m}/{p.name}.parquet" for d, m, p in POINTS if d == ds]
+
+
+def diverse_summary_inputs(wildcards):
+    return diverse_points(wildcards, "points")
+
+
+def diverse_downstream_inputs(wildcards):
+    return diverse_points(wildcards, "downstream")
+
+
+rule diverse_reference:
+    """Features of the training and test images (once per dataset) and their leave-one-out
+    neighbour distances, which set the k-NN and memorisation thresholds."""
+    input:
+        unpack(diverse_extractor_input),
+        split=split_file,
+    output:
+        f"{D}/diverse/reference.npz",
+    params:
+        hash=diverse_hash,
+    log:
+        f"{RES}/logs/{{dataset}}/diverse/reference.log",
+    benchmark:
+        f"{RES}/benchmarks/{{dataset}}/diverse/reference.tsv"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=60,
+    script:
+        "../scripts/diverse_reference.py"
+
+
+rule diverse_point:
+    """Both DS rules, memorisation and stability for one samples file, with its two figures."""
+    input:
+        unpack(diverse_extractor_input),
+        samples=f"{D}/samples/{{model}}/{{point}}.npz",
+        reference=f"{D}/diverse/reference.npz",
+        split=split_file,
+    output:
+        table=f"{D}/diverse/{{model}}/{{point}}.parquet",
+        summary=f"{D}/diverse/points/{{model}}/{{point}}.parquet",
+        tsne=report(f"{D}/diverse/figures/{{model}}/{{point}}_tsne.png",
+                    category="Diverse samples", subcategory="{model}",
+                    caption="../report/diverse_tsne.rst"),
+        grid=report(f"{D}/diverse/figures/{{model}}/{{point}}_grid.png",
+                    category="Diverse samples", subcategory="{model}",
+                    caption="../report/diverse_grid.rst"),
+    params:
+        hash=diverse_hash,
+    log:
+        f"{RES}/logs/{{dataset}}/diverse/{{model}}/{{point}}.log",
+    benchmark:
+        f"{RES}/benchmarks/{{dataset}}/diverse/{{model}}/{{point}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    script:
+        "../scripts/diverse_point.py"
+
+
+rule diverse_downstream:
+    """The OI / VGS / DS classifier comparison for one model point."""
+    input:
+        samples=f"{D}/samples/{{model}}/{{point}}.npz",
+        table=f"{D}/diverse/{{model}}/{{point}}.parquet",
+        split=split_file,
+    output:
+        f"{D}/diverse/downstream/{{model}}/{{point}}.parquet",
+    params:
+        hash=diverse_hash,
+    log:
+        f"{RES}/logs/{{dataset}}/diverse/downstream/{{model}}/{{point}}.log",
+    benchmark:
+        f"{RES}/benchmarks/{{dataset}}/diverse/downstream/{{model}}/{{point}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=30,
+    script:
+        "../scripts/diverse_downstream.py"
+
+
+rule diverse_summary:
+    """One row per model point: DS counts of both rules, hull overlap, stability, memorisation."""
+    input:
+        diverse_summary_inputs,
+    output:
+        report(f"{D}/diverse/summary.parquet", category="Tables",
+               caption="../report/diverse_summary.rst"),
+    log:
+        f"{RES}/logs/{{dataset}}/diverse/summary.log",
+    script:
+        "../scripts/diverse_summary.py"
+
+
+rule diverse_downstream_table:
+    """Per model point and condition: held-out accuracy and its change against real shots only."""
+    input:
+        diverse_downstream_inputs,
+    output:
+        report(f"{D}/diverse/downstream.parquet", category="Tables",
+               caption="../report/diverse_downstream.rst"),
+    log:
+        f"{RES}/logs/{{dataset}}/diverse/downstream.log",
+    script:
+        "../scripts/diverse_downstream_table.py"

@@ -1,0 +1,8 @@
+from divrec.diverse.run import downstream_from_config
+from divrec.snake import rule_context
+
+with rule_context(snakemake) as cfg:  # noqa: F821
+    smk = snakemake  # noqa: F821
+    w = smk.wildcards
+    downstream_from_config(cfg, w.dataset, w.model, w.point, smk.input, smk.output[0],
+                           smk.threads)
