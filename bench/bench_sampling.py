@@ -5,7 +5,7 @@ on a trained model, scored by the workflow's own critics.
     python bench/bench_sampling.py                       # untrained small U-Net, CPU or GPU
     python bench/bench_sampling.py --steps 10 25 50 --batch 256 --device cuda
     python bench/bench_sampling.py --checkpoint results/omniglot/models/cfgdm/base/model.pt \
-        --quality --n-samples 5 --tasks-per-class 20
+        --quality --classes 150 --n-samples 5 --tasks-per-class 20
 
 Only sampling is timed (after a warm-up, synchronised on GPU); no file I/O, no scoring.
 """
@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from divrec.device import pick_device
@@ -74,10 +75,13 @@ def print_table(rows: list[dict], header: str) -> None:
                          for v in r.values()))
 
 
-def quality(args, device) -> list[dict]:
-    """Recognizability/diversity of the same trained model under each sampler."""
+def quality(args, model, device) -> list[dict]:
+    """Recognizability/diversity of the same trained model under each sampler, on the first
+    ``--classes`` test classes (same exemplars, same seed), scored by the workflow's critics."""
+    from divrec.data.splits import load_part
     from divrec.evaluate import Critics, EvalSettings, score
-    from divrec.generate import sample_checkpoint
+    from divrec.generate import model_samples
+    from divrec.samples import SampleSet, quantize
 
     critics_dir = Path(args.critics)
     simclr, protonet = critics_dir / "simclr.pt", critics_dir / "protonet.pt"
@@ -85,18 +89,23 @@ def quality(args, device) -> list[dict]:
         print(f"no critics at {critics_dir} (simclr.pt, protonet.pt): skipping --quality")
         return []
     critics = Critics(simclr, protonet, device)
-    st = EvalSettings(n_samples=args.n_samples, tasks_per_class=args.tasks_per_class,
-                      bootstrap=10)
+    test = load_part(args.split, "test", binary=model.binary).to(device)
+    k = min(args.classes, test.n_classes)
+    ex = test.exemplars()[:k]
+    st = EvalSettings(n_samples=args.n_samples, k_way=min(20, k),
+                      tasks_per_class=args.tasks_per_class, bootstrap=10)
     rows = []
     runs = [("ddim", s) for s in args.steps] + [("ancestral", None)]
     for name, s in runs:
         opts = {"sampler": name, "guidance": args.guidance, **({"steps": s} if s else {})}
         t0 = time.perf_counter()
-        ss = sample_checkpoint(args.checkpoint, args.split, args.n_samples, 0, str(device),
-                               args.batch, **opts)
+        x = model_samples(model, ex, args.n_samples, 0, args.batch, desc=name, **opts)
         sec = time.perf_counter() - t0
+        samples = quantize(x.flatten(0, 1)).reshape(k, args.n_samples, *x.shape[-2:])
+        ss = SampleSet(samples, quantize(ex.cpu()), test.names[:k],
+                       np.zeros((k, args.n_samples), dtype=bool))
         per_class, _ = score(ss, critics, st)
-        rows.append({"sampler": name, "steps": s or "all", "sample_seconds": sec,
+        rows.append({"sampler": name, "steps": s or model.schedule.T, "sample_seconds": sec,
                      "recognizability": float(per_class.recognizability.mean()),
                      "diversity": float(per_class.diversity.mean())})
     ref = rows[-1]
@@ -121,6 +130,7 @@ def main(argv=None) -> int:
                     help="also score both samplers with the critics (needs --checkpoint)")
     ap.add_argument("--critics", default="results/omniglot/critics")
     ap.add_argument("--split", default="results/omniglot/data/split.npz")
+    ap.add_argument("--classes", type=int, default=150, help="test classes scored (--quality)")
     ap.add_argument("--n-samples", type=int, default=5)
     ap.add_argument("--tasks-per-class", type=int, default=20)
     args = ap.parse_args(argv)
@@ -143,7 +153,7 @@ def main(argv=None) -> int:
         if not args.checkpoint:
             print("--quality needs --checkpoint (a trained model)", file=sys.stderr)
             return 2
-        rows = quality(args, device)
+        rows = quality(args, model, device)
         if rows:
             print_table(rows, "\nquality (same model, same seed, test classes)")
     return 0

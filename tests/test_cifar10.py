@@ -12,6 +12,12 @@ from divrec.data import cifar10 as C
 from divrec.errors import DataError
 
 
+@pytest.fixture(autouse=True)
+def no_env_override(monkeypatch):
+    """$DIVREC_CIFAR10_TARBALL would replace the archives these tests build."""
+    monkeypatch.delenv("DIVREC_CIFAR10_TARBALL", raising=False)
+
+
 def _batch(seed: int, n: int) -> dict:
     rng = np.random.default_rng(seed)
     return {b"batch_label": b"tiny", b"labels": rng.integers(0, 10, n).tolist(),

@@ -7,6 +7,15 @@ import torch
 from divrec.metrics import fidelity as F
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small matrices and nets run faster on one thread than on two contended ones."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 def _feats(seed, n=300, d=16, shift=0.0, scale=1.0):
     rng = np.random.default_rng(seed)
     mix = rng.normal(size=(d, d)) / np.sqrt(d)

@@ -13,6 +13,14 @@ from divrec.config import validate
 from divrec.errors import DivrecError
 
 
+def _limit_threads(n: int) -> None:
+    """Use exactly the job's ``threads``: Snakemake schedules cores by that number, and torch's
+    default (all cores) in several concurrent jobs oversubscribes the CPU many times over."""
+    import torch
+
+    torch.set_num_threads(max(1, int(n)))
+
+
 @contextlib.contextmanager
 def rule_context(smk):
     """Send stdout/stderr and logging of the job to ``log[0]``; yield the config."""
@@ -27,6 +35,7 @@ def rule_context(smk):
             stack.enter_context(contextlib.redirect_stderr(stream))
         logging.basicConfig(level=logging.INFO, stream=stream or sys.stderr, force=True,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        _limit_threads(getattr(smk, "threads", 1))
         logger = logging.getLogger("divrec")
         logger.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards))
         try:

@@ -141,6 +141,8 @@ rule quality_extractor:
         state_dir=RESUME,
     log:
         f"{RES}/logs/quality/{{qdataset}}/features/{{extractor}}.log",
+    benchmark:
+        f"{RES}/benchmarks/quality/{{qdataset}}/features/{{extractor}}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -162,6 +164,8 @@ rule quality_features_data:
         hash=config_hash([Q.get("n_reference"), config["seed"]]),
     log:
         f"{RES}/logs/quality/{{qdataset}}/features/{{extractor}}/data.log",
+    benchmark:
+        f"{RES}/benchmarks/quality/{{qdataset}}/features/{{extractor}}/data.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -180,6 +184,8 @@ rule quality_features_model:
         source=lambda w: w.qmodel,
     log:
         f"{RES}/logs/quality/{{qdataset}}/features/{{extractor}}/{{qmodel}}.log",
+    benchmark:
+        f"{RES}/benchmarks/quality/{{qdataset}}/features/{{extractor}}/{{qmodel}}.tsv"
     threads: 1
     resources:
         gpu=1,
@@ -198,6 +204,8 @@ rule quality_metrics:
         hash=config_hash([Q.get("kid_subsets"), Q.get("kid_subset_size"), Q.get("prdc_k")]),
     log:
         f"{RES}/logs/quality/{{qdataset}}/metrics.log",
+    benchmark:
+        f"{RES}/benchmarks/quality/{{qdataset}}/metrics.tsv"
     script:
         "../scripts/quality_metrics.py"
 
@@ -220,6 +228,8 @@ rule quality_figures:
         labels={m: (Q["models"][m].get("label") or m) for m in QMODELS},
     log:
         f"{RES}/logs/quality/{{qdataset}}/figures.log",
+    benchmark:
+        f"{RES}/benchmarks/quality/{{qdataset}}/figures.tsv"
     script:
         "../scripts/quality_figures.py"
 

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from divrec.data.preprocess import resize
 from divrec.diffusion.augment import augment_class
+from divrec.diffusion.importance import importance_map
 from divrec.diffusion.samplers import Cond, guided, make_sampler, sample_loop
 from divrec.diffusion.schedule import NoiseSchedule, ScheduleParams
 from divrec.diffusion.unet import UNet, UNetParams
@@ -127,6 +128,15 @@ class DiffusionModel(GenerativeModel):
         x0, ex = to_model_range(target, self.size), to_model_range(exemplar, self.size)
         cond = self.drop_condition(self.condition(ex), ex)
         return {"loss": self.diffusion_loss(x0, cond)}
+
+    def importance(self, exemplars: torch.Tensor, x0: torch.Tensor | None = None,
+                   **kw) -> torch.Tensor:
+        """Importance map of exemplars [B, 1, H, W] in [0, 1] (optionally other drawings x0 of
+        the class), at the model's resolution; see ``diffusion.importance.importance_map``."""
+        dev = self.schedule.betas.device
+        ex = to_model_range(exemplars.to(dev).float(), self.size)
+        x0 = None if x0 is None else to_model_range(x0.to(dev).float(), self.size)
+        return importance_map(self, ex, x0, **kw)
 
     # ------------------------------------------------------------------ sampling
     def _options(self, options: dict) -> dict:

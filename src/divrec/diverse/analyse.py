@@ -101,12 +101,12 @@ def analyse(gen_feats: np.ndarray, class_names: list[str], n_per_class: int, gen
         "class_name": np.repeat(class_names, n_per_class),
         "tsne_x": xy[:, 0], "tsne_y": xy[:, 1],
         "hull_diverse": hull_flag,
-        "knn_distance": knn.distance, "knn_diverse": knn.outside,
-        "nn_train_index": nn_train,
+        "knn_distance": knn.distance, "knn_diverse": pd.array(knn.outside, dtype="boolean"),
+        "nn_train_index": pd.array(nn_train, dtype="Int64"),
         "nn_train_class": [ref.train_names[i] for i in nn_train // ref.train_per_class],
         "nn_train_distance": mem.feature_distance, "pixel_difference": mem.pixel_difference,
-        "memorised": mem.memorised,
-    })
+        "memorised": pd.array(mem.memorised, dtype="boolean"),
+    })  # nullable dtypes: the real rows below leave these columns empty
     names = ref.test_names if ref.reference == "test" else ref.train_names
     real_rows = pd.DataFrame({
         "source": "real", "class_index": real_class[rt], "sample_index": real_draw[rt],

@@ -69,6 +69,9 @@ class HullResult:
 def hull_rule(real_2d: np.ndarray, gen_2d: np.ndarray) -> HullResult:
     real_hull, gen_hull = convex_hull(real_2d), convex_hull(gen_2d)
     gen_2d = np.asarray(gen_2d, np.float64).reshape(-1, 2)
-    inside = shapely.contains_xy(real_hull, gen_2d[:, 0], gen_2d[:, 1])
+    if real_hull.area > 0:
+        inside = shapely.contains_xy(real_hull, gen_2d[:, 0], gen_2d[:, 1])
+    else:  # a point or a line is all boundary: nothing is inside it
+        inside = np.zeros(len(gen_2d), bool)
     return HullResult(~np.asarray(inside, bool), hull_iou(real_hull, gen_hull), real_hull,
                       gen_hull)

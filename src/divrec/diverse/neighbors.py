@@ -32,8 +32,10 @@ METHODS = ("auto", "exact", "faiss", "ivf")
 
 @dataclass
 class SearchSettings:
-    """``nlist``/``nprobe`` None: 4*sqrt(nb) lists and nlist/8 probes (recall >= 0.99 on
-    clustered critic features; tests/test_diverse.py checks it)."""
+    """``nlist``/``nprobe`` None: 4*sqrt(nb) lists (at most nb/39) and nlist/4 probes.
+    Measured recall@5 against exact search, Omniglot images: 0.999 (nlist/8) and 0.9999
+    (nlist/4) with a trained SimCLR critic, 0.959 and 0.994 with an untrained one, whose
+    features are less clustered; tests/test_diverse.py checks >= 0.99 on a fixture."""
 
     method: str = "auto"
     exact_max_pairs: float = 2.0e8
@@ -49,7 +51,7 @@ class SearchSettings:
     def lists(self, nb: int) -> tuple[int, int]:
         nlist = self.nlist or max(1, int(round(4 * math.sqrt(nb))))
         nlist = min(nlist, max(1, nb // 39))  # faiss' minimum of 39 training points per list
-        nprobe = min(nlist, self.nprobe or max(1, math.ceil(nlist / 8)))
+        nprobe = min(nlist, self.nprobe or max(1, math.ceil(nlist / 4)))
         return nlist, nprobe
 
 
@@ -92,9 +94,20 @@ def exact_knn(query, base, k: int, exclude_self: bool = False, block: int = 2048
         if exclude_self:
             rows = torch.arange(qb.shape[0])
             d2[rows, rows + s] = float("inf")
-        v, i = torch.topk(d2, k, dim=1, largest=False)
-        dist[s:s + block], idx[s:s + block] = v.sqrt(), i
+        i = torch.topk(d2, k, dim=1, largest=False).indices
+        dist[s:s + block], idx[s:s + block] = refine(qb, b, i)
     return dist, idx
+
+
+def refine(q: torch.Tensor, b: torch.Tensor, idx: torch.Tensor):
+    """Recompute the chosen neighbours' distances directly (the matmul form loses ~1e-2 to
+    float32 cancellation near 0, where memorisation thresholds live) and re-sort them.
+    Unfilled slots (index -1) stay inf."""
+    valid = idx >= 0
+    d = (q.unsqueeze(1) - b[idx.clamp_min(0)]).norm(dim=-1)
+    d = d.masked_fill(~valid, float("inf"))
+    order = torch.argsort(d, dim=1, stable=True)
+    return d.gather(1, order), idx.gather(1, order)
 
 
 def _drop_self(d: torch.Tensor, i: torch.Tensor, k: int):
@@ -147,8 +160,12 @@ def knn(query, base, k: int, st: SearchSettings | None = None, exclude_self: boo
         return exact_knn(query, base, k, exclude_self, st.block)
     nlist, nprobe = st.lists(nb)
     if method == "faiss":
-        return faiss_knn(query, base, k, nlist, nprobe, st.seed, exclude_self)
-    return ivf_knn(query, base, k, nlist, nprobe, st.seed, exclude_self, st.block)
+        _, i = faiss_knn(query, base, k, nlist, nprobe, st.seed, exclude_self)
+    else:
+        _, i = ivf_knn(query, base, k, nlist, nprobe, st.seed, exclude_self, st.block)
+    q, b = _as_tensor(query), _as_tensor(base)
+    out = [refine(q[s:s + st.block], b, i[s:s + st.block]) for s in range(0, nq, st.block)]
+    return torch.cat([d for d, _ in out]), torch.cat([j for _, j in out])
 
 
 def recall_at_k(approx_idx: torch.Tensor, exact_idx: torch.Tensor) -> float:

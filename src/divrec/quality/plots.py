@@ -63,8 +63,9 @@ def tradeoff(metrics_path: str, paths: list[str]) -> None:
         ax.set_xlabel(f"sampling time per image [s] ({device}, batch "
                       f"{t['batch_size'].iloc[0] if len(t) else '?'})")
         ax.set_ylabel(f"{name} (lower is better)")
-    if len(t) and (t["fd"] > 0).all():
-        axes[0].set_yscale("log")
+    for ax, y in zip(axes, ("fd", "kid")):
+        if len(t) and (t[y] > 0).all():
+            ax.set_yscale("log")
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{t['dataset'].iloc[0] if len(t) else ''}: quality vs. sampling speed "
                  f"(features: {meta.get('extractor', '?')})", fontsize=9)
