@@ -35,6 +35,16 @@ TINY = {"n_feat": 6, "dim_mults": [1, 2], "blocks": 1, "heads": 2, "dim_head": 4
 FAMILIES = {"ddpm": {}, "cfgdm": {}, "fsdm": {"set_size": 3, "context_dim": 8, "enc_width": 4}}
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a shared 2-core machine the
+    OpenMP barriers made this file 10x slower (146 s vs 12 s measured)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 # ----------------------------------------------------------------------------- schedule
 def test_linear_schedule_is_the_published_one():
     s = NoiseSchedule(ScheduleParams())
@@ -336,3 +346,15 @@ def test_fsdm_context_comes_from_the_other_set_members():
     assert c.shape == (len(ex), 8)
     with pytest.raises(ConfigError, match="set_size >= 2"):
         build_model("fsdm", {**TINY, "set_size": 1})
+
+
+def test_bench_sampling_prints_both_samplers(capsys):
+    import json
+
+    from bench.bench_sampling import main
+
+    params = {k: v for k, v in TINY.items() if k != "sample_steps"}
+    assert main(["--device", "cpu", "--family", "ddpm", "--params", json.dumps(params),
+                 "--batch", "2", "--steps", "2", "5", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "ancestral" in out and out.count("ddim") == 2

@@ -4,7 +4,7 @@ from divrec.plots.targets import figure_paths
 from divrec.provenance import config_hash
 
 RES = config.get("results", "results")
-D = RES + "/{dataset}"  # every result lives under its dataset
+D = f"{RES}/{{dataset}}"  # every result lives under its dataset
 RESUME = f"{RES}/.resume"
 POINTS = model_points(config)  # (dataset, model, point)
 DATASETS = sorted({d for d, _, _ in POINTS})
@@ -24,7 +24,9 @@ def split_file(wildcards):
 
 def model_hash(wildcards):
     """Rerun trigger: a job reruns when its own config fragment changes, not the whole config."""
-    return config_hash({"entry": config["models"][wildcards.model],
+    entry = {k: v for k, v in config["models"][wildcards.model].items()
+             if k not in ("sample", "label")}  # sampling options and labels never retrain
+    return config_hash({"entry": entry,
                         "data": config["data"][wildcards.dataset],
                         "training": config.get("training"), "seed": config["seed"]})
 
@@ -41,19 +43,31 @@ def trained_model(wildcards):
     return f"{RES}/{wildcards.dataset}/models/{wildcards.model}/{base}/model.pt"
 
 
+def sample_hash(wildcards):
+    return model_hash(wildcards) + config_hash(
+        [config["models"][wildcards.model].get("sample"), config["evaluation"]])
+
+
 def eval_hash(wildcards=None):
     return config_hash(config["evaluation"])
 
 
-def summary_inputs(wildcards):
-    ds = wildcards.dataset
+def point_summaries(ds):
     paths = [f"{RES}/{ds}/metrics/human/data/summary.parquet"]
     paths += [f"{RES}/{ds}/metrics/{m}/{p.name}/summary.parquet" for d, m, p in POINTS if d == ds]
     return paths
 
 
+def summary_inputs(wildcards):
+    return point_summaries(wildcards.dataset)
+
+
 def all_targets():
-    return [f"{RES}/{ds}/{f}" for ds in DATASETS
+    """Final tables and figures, plus every point's metrics: naming the per-point tables makes a
+    deleted one rerun (with its aggregate and figures) instead of being skipped as an
+    intermediate file."""
+    per_point = [p for ds in DATASETS for p in point_summaries(ds)]
+    return per_point + [f"{RES}/{ds}/{f}" for ds in DATASETS
             for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf",
                       "diverse/summary.parquet", "diverse/downstream.parquet")] + [
         t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)]

@@ -29,7 +29,7 @@ rule sample_model:
     output:
         f"{D}/samples/{{model}}/{{point}}.npz",
     params:
-        hash=lambda w: model_hash(w) + eval_hash(),
+        hash=sample_hash,
     log:
         f"{RES}/logs/{{dataset}}/sample/{{model}}/{{point}}.log",
     benchmark:
