@@ -137,9 +137,6 @@ def test_model_samples_record_the_training_provenance(chain):
     assert_complete(prov["train_provenance"])
 
 
-@pytest.mark.xfail(strict=True, reason="gaps in divrec.generate: model samples record no "
-                   "sampling device/versions/commit of their own (only the training run's), "
-                   "human samples record none of them")
 @pytest.mark.parametrize("name", ["samples.npz", "human.npz"])
 def test_samples_record_their_own_provenance(chain, name):
     assert_complete(load_samples(chain / name).provenance)

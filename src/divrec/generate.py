@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from divrec.data.splits import load_part
 from divrec.device import pick_device
+from divrec.provenance import provenance
 from divrec.samples import SampleSet, quantize
 from divrec.training.run import load_model
 
@@ -29,8 +30,9 @@ def human_samples(split_path: str, part: str = "test", n: int | None = None) -> 
     imgs = p.images[torch.arange(c)[:, None], keep]
     samples = quantize(imgs.flatten(0, 1)).reshape(c, keep.shape[1], *p.images.shape[-2:])
     excluded = (keep == p.exemplar[:, None]).numpy()
+    cfg = {"source": "human", "split": str(split_path), "part": part, "n": n}
     return SampleSet(samples, quantize(p.exemplars()), p.names, excluded,
-                     {"source": "human", "split": split_path, "part": part, "n": n})
+                     {**provenance(cfg, seed=0, device="cpu"), **cfg})
 
 
 @torch.no_grad()
@@ -56,8 +58,9 @@ def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int, device_pref
                       **options)
     c = x.shape[0]
     samples = quantize(x.flatten(0, 1)).reshape(c, n, *x.shape[-2:])
-    prov = {"source": "model", "checkpoint": ckpt, "model": meta["model"],
-            "point": meta["point"], "options": options, "seed": seed,
+    cfg = {"source": "model", "checkpoint": str(ckpt), "model": meta["model"],
+           "point": meta["point"], "options": options, "n": n}
+    prov = {**provenance(cfg, seed, str(device)), **cfg,
             "train_provenance": meta.get("provenance")}
     return SampleSet(samples, quantize(p.exemplars().cpu()), p.names,
                      torch.zeros(c, n, dtype=torch.bool).numpy(), prov)

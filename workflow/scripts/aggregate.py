@@ -2,5 +2,8 @@ from divrec.aggregate import aggregate
 from divrec.io import save_parquet
 from divrec.snake import rule_context
 
-with rule_context(snakemake):  # noqa: F821
-    save_parquet(aggregate(list(snakemake.input)), snakemake.output[0])  # noqa: F821
+with rule_context(snakemake) as cfg:  # noqa: F821
+    from divrec.provenance import provenance
+
+    meta = provenance({"inputs": list(snakemake.input)}, cfg["seed"], "cpu")  # noqa: F821
+    save_parquet(aggregate(list(snakemake.input)), snakemake.output[0], meta)  # noqa: F821

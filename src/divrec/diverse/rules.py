@@ -58,15 +58,25 @@ def knn_rule(real, gen, k: int = 5, percentile: float = 95.0,
 
 
 @torch.no_grad()
+def ink(images: np.ndarray, image_size: int) -> torch.Tensor:
+    """uint8 [n, H, W] -> bool [n, S*S]: the inked pixels after ``evaluation_view``."""
+    return torch.cat([evaluation_view(images[i:i + 4096], image_size).bool().flatten(1)
+                      for i in range(0, len(images), 4096)])
+
+
+def ink_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """1 - IoU of bool ink masks (broadcast over leading dims); two blank images differ by 0."""
+    xor = (a ^ b).sum(-1).float()
+    union = (a | b).sum(-1).float()
+    return torch.where(union > 0, xor / union.clamp_min(1), torch.zeros_like(xor))
+
+
 def pixel_difference(a: np.ndarray, b: np.ndarray, image_size: int) -> np.ndarray:
     """1 - IoU of the ink of paired uint8 images after ``evaluation_view``: the fraction of
     inked pixels (of either image) that only one of them has. Relative to the ink, not to the
     image, because strokes cover ~5-10% of a drawing: a tolerance on all pixels would call two
-    different short strokes a copy. Two blank images differ by 0."""
-    va, vb = evaluation_view(a, image_size).bool(), evaluation_view(b, image_size).bool()
-    xor = (va ^ vb).flatten(1).sum(1).float()
-    union = (va | vb).flatten(1).sum(1).float()
-    return torch.where(union > 0, xor / union.clamp_min(1), torch.zeros_like(xor)).numpy()
+    different short strokes a copy."""
+    return ink_difference(ink(a, image_size), ink(b, image_size)).numpy()
 
 
 @dataclass
@@ -89,11 +99,12 @@ def memorisation(gen_feats, train_feats, gen_images: np.ndarray, train_images: n
     valid = idx >= 0  # approximate search may leave a slot unfilled
     flat_idx = idx.clamp_min(0)
     ng, nc = idx.shape
-    pix = np.empty((ng, nc))
-    for s in range(0, ng, 512):  # bounded memory: 512 * candidates image pairs at a time
-        cand = flat_idx[s:s + 512].flatten().numpy()
-        pix[s:s + 512] = pixel_difference(np.repeat(gen_images[s:s + 512], nc, axis=0),
-                                          train_images[cand], image_size).reshape(-1, nc)
+    # each image is binarised once: the candidates' ink is gathered, not recomputed per pair
+    used, pos = np.unique(flat_idx.numpy(), return_inverse=True)
+    gen_ink, train_ink = ink(gen_images, image_size), ink(train_images[used], image_size)
+    pos = torch.from_numpy(pos.reshape(ng, nc))
+    pix = torch.cat([ink_difference(gen_ink[s:s + 1024, None], train_ink[pos[s:s + 1024]])
+                     for s in range(0, ng, 1024)]).numpy().astype(np.float64)
     pix[~valid.numpy()] = np.inf
     best = pix.argmin(1)
     pix_min = pix[np.arange(ng), best]
