@@ -12,7 +12,7 @@ rule train_model:
         f"{RES}/logs/{{dataset}}/train/{{model}}/{{train_point}}.log",
     benchmark:
         f"{RES}/benchmarks/{{dataset}}/train/{{model}}/{{train_point}}.tsv"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=8000,
@@ -34,7 +34,7 @@ rule sample_model:
         f"{RES}/logs/{{dataset}}/sample/{{model}}/{{point}}.log",
     benchmark:
         f"{RES}/benchmarks/{{dataset}}/sample/{{model}}/{{point}}.tsv"
-    threads: 2
+    threads: 1
     resources:
         gpu=1,
         mem_mb=8000,

@@ -15,6 +15,8 @@ import copy
 import logging
 import math
 import os
+import sys
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -129,7 +131,9 @@ class Trainer:
             val_fn: Callable[[int], object] | None = None) -> None:
         tc = self.tc
         self.model.train()
-        bar = tqdm(total=tc.steps, initial=self.step, desc=self.desc, mininterval=2.0,
+        interactive = sys.stderr.isatty()  # in log files, a line every 30 s, not every \r
+        bar = tqdm(total=tc.steps, initial=self.step, desc=self.desc,
+                   mininterval=2.0 if interactive else 30.0,
                    disable=os.environ.get("DIVREC_NO_PROGRESS") == "1")
         while self.step < tc.steps:
             batch = batch_fn(self.step)
@@ -137,8 +141,10 @@ class Trainer:
                 out = self.model.train_step(batch, self.opts, self.step, tc)
             metrics = {k: _scalar(v) for k, v in out.items()}
             self._check_finite(metrics)
-            for s in self.scheds.values():
-                s.step()
+            with warnings.catch_warnings():  # GANs skip some optimizers on some steps by design
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+                for s in self.scheds.values():
+                    s.step()
             if self.ema is not None:
                 self._update_ema()
             self.step += 1
