@@ -62,6 +62,31 @@ def summary_inputs(wildcards):
     return point_summaries(wildcards.dataset)
 
 
+def diverse_hash(wildcards=None):
+    """Diverse samples rerun trigger: the diverse section, the critic input size, the seed."""
+    return config_hash({"diverse": config.get("diverse"), "seed": config["seed"],
+                        "image_size": config["evaluation"]["image_size"]})
+
+
+def diverse_extractor_input(wildcards):
+    """The SimCLR critic when it is the DS feature extractor (SqueezeNet weights: a config path)."""
+    if (config.get("diverse") or {}).get("extractor", "simclr") == "simclr":
+        return {"simclr": f"{RES}/{wildcards.dataset}/critics/simclr.pt"}
+    return {}
+
+
+def diverse_points(ds, folder):
+    return [f"{RES}/{ds}/diverse/{folder}/{m}/{p.name}.parquet" for d, m, p in POINTS if d == ds]
+
+
+def diverse_summary_inputs(wildcards):
+    return diverse_points(wildcards.dataset, "points")
+
+
+def diverse_downstream_inputs(wildcards):
+    return diverse_points(wildcards.dataset, "downstream")
+
+
 def all_targets():
     """Final tables and figures, plus every point's metrics: naming the per-point tables makes a
     deleted one rerun (with its aggregate and figures) instead of being skipped as an

@@ -1,7 +1,8 @@
 """Are diverse samples useful? The published OI / VGS / DS comparison, on Omniglot test classes.
 
 Protocol (seeded, CPU-cheap, the same for every model point):
-* classes: a seeded random subset of ``classes`` of the samples file's classes (the test classes);
+* classes: a fixed random subset (seed 0) of ``classes`` of the samples file's (test) classes,
+  the same for every point and seed, so only the training set differs between rows;
 * real training shots: the class exemplar (the very image the generator was conditioned on),
   then the next ``shots - 1`` drawings by drawer order; every other drawing of the class is
   held out for testing, so no condition ever sees a test drawing;

@@ -89,7 +89,7 @@ def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, o
 def downstream_from_config(cfg: dict, dataset: str, model: str, point: str, inputs,
                            out: str, threads: int | None = None) -> None:
     """``inputs``: samples, table (the point's DS table), split."""
-    from divrec.diverse.downstream import downstream
+    from divrec.diverse.downstream import CONDITIONS, downstream
     from divrec.samples import load_samples
 
     st = settings_from_config(cfg)
@@ -110,7 +110,7 @@ def downstream_from_config(cfg: dict, dataset: str, model: str, point: str, inpu
         df.insert(0, key, val)
     df["rule"] = st.downstream.rule
     save_parquet(df, out, _meta(cfg, ids, "cpu"))
-    log.info("downstream: %d trainings in %.1f s", len(st.downstream.seeds) * 4,
+    log.info("downstream: %d trainings in %.1f s", len(st.downstream.seeds) * len(CONDITIONS),
              time.perf_counter() - t0)
 
 

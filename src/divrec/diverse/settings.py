@@ -46,7 +46,7 @@ class StabilitySettings:
 class DownstreamSettings:
     classes: int = 30
     shots: int = 1  # real drawings per class (the exemplar first)
-    rule: str = "knn"  # which DS rule selects the "diverse" training samples
+    rule: str = "knn"  # which DS rule picks the "diverse" samples (hull: t-SNE subsample only)
     steps: int = 150
     batch_size: int = 64
     lr: float = 1.0e-3
