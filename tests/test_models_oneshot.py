@@ -188,7 +188,7 @@ def test_default_entries_build_and_sweep():
     for name in MY_ENTRIES:
         entry = cfg["models"][name]
         points = expand_sweep(entry)
-        assert 2 <= len(points) <= 3, name
+        assert 1 <= len(points) <= 3, name  # a small real sweep (or one point) per entry
         for p in points:
             build_model(entry["family"], p.params, f"models.{name}")
     test_cfg = load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "test.yaml")

@@ -33,7 +33,7 @@ def shades(color: str, n: int) -> list[tuple[float, float, float]]:
     the points or curves of one family stay recognisably that family."""
     rgb = mcolors.to_rgb(color)
     if n <= 1:
-        return [rgb]
+        return [rgb][:max(n, 0)]
     return [tuple(c + (1 - c) * 0.6 * i / (n - 1) for c in rgb) for i in range(n)]
 
 
