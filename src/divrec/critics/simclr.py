@@ -12,6 +12,7 @@ from torch import nn
 from divrec.config import TrainConfig
 from divrec.critics.augment import simclr_view
 from divrec.critics.encoder import Encoder
+from divrec.models.base import Trainable
 
 
 @dataclass
@@ -33,9 +34,10 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     return F.cross_entropy(sim.float(), target)
 
 
-class SimCLR(nn.Module):
+class SimCLR(Trainable):
+    """Trained by the shared loop's default step (backward on ``loss``) with RMSprop."""
+
     batch_kind = "images"
-    binary = True
 
     def __init__(self, p: SimCLRParams):
         super().__init__()
@@ -55,14 +57,3 @@ class SimCLR(nn.Module):
     def configure_optimizers(self, tc: TrainConfig):
         return {"main": torch.optim.RMSprop(self.parameters(), lr=tc.lr,
                                             weight_decay=tc.weight_decay)}
-
-    def train_step(self, batch, opts, step, tc):
-        opts["main"].zero_grad(set_to_none=True)
-        out = self.loss(batch)
-        out["loss"].backward()
-        opts["main"].step()
-        return out
-
-    @torch.no_grad()
-    def val_step(self, batch):
-        return self.loss(batch)

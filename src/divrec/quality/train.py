@@ -10,11 +10,12 @@ import torch
 from divrec.config import train_config
 from divrec.data.batches import step_generator
 from divrec.device import pick_device, seed_everything
-from divrec.errors import ConfigError, DivrecError
+from divrec.errors import ConfigError
 from divrec.provenance import provenance
 from divrec.quality.images import ImageSet, load
 from divrec.quality.registry import build, get_family
 from divrec.training.loop import Trainer
+from divrec.training.run import load_checkpoint
 
 
 def model_entry(cfg: dict, model_name: str) -> dict:
@@ -71,9 +72,4 @@ def train(cfg: dict, dataset: str, model_name: str, images_path: str, out: str,
 
 
 def load_model(path: str | os.PathLike, device="cpu"):
-    if not os.path.exists(path):
-        raise DivrecError(f"model checkpoint not found: {path} (train it first)")
-    ck = torch.load(path, map_location=device, weights_only=False)
-    model = build(ck["family"], ck["params"]).to(device)
-    model.load_state_dict(ck["state_dict"])
-    return model.eval(), ck
+    return load_checkpoint(path, build, device)

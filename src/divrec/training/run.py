@@ -66,10 +66,16 @@ def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split
     trainer.export(out, meta)
 
 
-def load_model(path: str | os.PathLike, device="cpu"):
+def load_checkpoint(path: str | os.PathLike, build, device="cpu"):
+    """(model in eval mode, checkpoint dict) from an exported checkpoint; ``build(family,
+    params)`` makes the model (one-shot and unconditional models have separate registries)."""
     if not os.path.exists(path):
         raise DivrecError(f"model checkpoint not found: {path} (train it first)")
     ck = torch.load(path, map_location=device, weights_only=False)
-    model = build_model(ck["family"], ck["params"]).to(device)
+    model = build(ck["family"], ck["params"]).to(device)
     model.load_state_dict(ck["state_dict"])
     return model.eval(), ck
+
+
+def load_model(path: str | os.PathLike, device="cpu"):
+    return load_checkpoint(path, build_model, device)
