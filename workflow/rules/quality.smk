@@ -6,7 +6,7 @@ from divrec.metrics.features import resolve_extractor
 
 Q = config.get("quality") or {}
 QRES = f"{RES}/quality"
-QD = QRES + "/{qdataset}"
+QD = f"{QRES}/{{qdataset}}"
 QMODELS = list(Q.get("models") or {})
 
 
