@@ -49,6 +49,8 @@ rule sample_humans:
         split_file,
     output:
         f"{D}/samples/human/data.npz",
+    params:
+        hash=eval_hash,
     log:
         f"{RES}/logs/{{dataset}}/sample/human.log",
     benchmark:
