@@ -50,12 +50,11 @@ def hull_iou(a, b) -> float:
     return float(a.intersection(b).area / union * 100) if union > 0 else 0.0
 
 
-@dataclass
-class HullResult:
-    outside: np.ndarray  # bool [ng]: generated point not contained in the real hull
-    overlap: float  # hull IoU, percent
-    real_hull: object
-    gen_hull: object
+class OutsideCounts:
+    """``count`` and ``fraction`` of the generated samples a DS rule puts outside the real set
+    (needs an ``outside`` bool array); shared by the hull and the k-NN rule."""
+
+    outside: np.ndarray
 
     @property
     def count(self) -> int:
@@ -64,6 +63,14 @@ class HullResult:
     @property
     def fraction(self) -> float:
         return float(self.outside.mean()) if len(self.outside) else float("nan")
+
+
+@dataclass
+class HullResult(OutsideCounts):
+    outside: np.ndarray  # bool [ng]: generated point not contained in the real hull
+    overlap: float  # hull IoU, percent
+    real_hull: object
+    gen_hull: object
 
 
 def hull_rule(real_2d: np.ndarray, gen_2d: np.ndarray) -> HullResult:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from divrec.data.preprocess import evaluation_view
+from divrec.diverse.hull import OutsideCounts
 from divrec.diverse.neighbors import SearchSettings, knn
 
 
@@ -32,18 +33,10 @@ def loo_kth_distance(real, k: int, search: SearchSettings | None = None) -> np.n
 
 
 @dataclass
-class KnnResult:
+class KnnResult(OutsideCounts):
     distance: np.ndarray  # [ng] k-th NN distance of each generated sample to the real set
     threshold: float
     outside: np.ndarray  # bool [ng]
-
-    @property
-    def count(self) -> int:
-        return int(self.outside.sum())
-
-    @property
-    def fraction(self) -> float:
-        return float(self.outside.mean()) if len(self.outside) else float("nan")
 
 
 def knn_rule(real, gen, k: int = 5, percentile: float = 95.0,
