@@ -7,23 +7,21 @@ and eta are sampling options, not training ones.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
 
+from divrec.diffusion.schedule import ScheduleParams, make_betas
+
 
 def betas(kind: str, steps: int) -> torch.Tensor:
     """``linear`` (Ho et al., scaled to ``steps`` as in improved-diffusion) or ``cosine``
-    (Nichol & Dhariwal, s = 0.008, betas clipped at 0.999)."""
-    if kind == "linear":
-        scale = 1000 / steps
-        return torch.linspace(scale * 1e-4, scale * 0.02, steps, dtype=torch.float64)
-    if kind == "cosine":
-        f = [math.cos((i / steps + 0.008) / 1.008 * math.pi / 2) ** 2 for i in range(steps + 1)]
-        return torch.tensor([min(1 - f[i + 1] / f[i], 0.999) for i in range(steps)],
-                            dtype=torch.float64)
-    raise ValueError(f"unknown beta schedule '{kind}' (linear | cosine)")
+    (Nichol & Dhariwal, s = 0.008, betas clipped at 0.999): the diffusion core's formulas."""
+    if kind not in ("linear", "cosine"):
+        raise ValueError(f"unknown beta schedule '{kind}' (linear | cosine)")
+    scale = 1000 / steps  # improved-diffusion keeps the 1000-step endpoints' total noise
+    return make_betas(ScheduleParams(timesteps=steps, kind=kind, beta_start=scale * 1e-4,
+                                     beta_end=scale * 0.02))
 
 
 class GaussianDiffusion:
