@@ -23,6 +23,7 @@ include: "workflow/rules/metrics.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/quality.smk"
 include: "workflow/rules/diverse.smk"
+include: "workflow/rules/importance.smk"
 
 
 rule all:

@@ -11,6 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_OMNIGLOT = ROOT.parent / "shared" / "data" / "omniglot"
+SHARED_QUICKDRAW = ROOT.parent / "shared" / "data" / "quickdraw"
 
 os.environ.setdefault("DIVREC_NO_PROGRESS", "1")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, SHARED_OMNIGLOT, write_fake_mirror
+from tests.conftest import ROOT, SHARED_OMNIGLOT, SHARED_QUICKDRAW, write_fake_mirror
 
 CONFIGS = ["config/config.yaml", "config/test.yaml"]
 
@@ -45,6 +45,11 @@ def tiny_run(tmp_path_factory, mirror_env):
     results = tmp_path_factory.mktemp("results")
     frozen = [str(shutil.copy(ROOT / c, results.parent / f"frozen_{Path(c).name}"))
               for c in CONFIGS]
+    if not (SHARED_QUICKDRAW / "SHA256SUMS").exists():  # no QuickDraw offline: Omniglot only
+        only = results.parent / "frozen_omniglot_only.yaml"
+        only.write_text("models:\n" + "".join(f"  {m}: {{datasets: [omniglot]}}\n"
+                                                for m in ("ddpm", "cfgdm")))
+        frozen.append(str(only))
     smk(results=results, env=mirror_env, configs=frozen)
     return results, {**mirror_env, "_configs": frozen}
 
@@ -77,6 +82,21 @@ def test_tiny_real_run_produces_tables_and_figure(tiny_run):
     for f in ("plane.png", "plane.pdf"):
         assert (results / "omniglot/figures" / f).stat().st_size > 1000
     assert any((results / "logs").rglob("*.log"))
+    maps = pd.read_parquet(results / "omniglot/importance/cfgdm/base.parquet")
+    assert len(maps) == len(per_class) and (maps.ink_lift > 0).all()
+    assert (results / "omniglot/figures/importance/cfgdm/base.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_tiny_run_covers_quickdraw_when_its_mirror_exists(tiny_run):
+    if not (SHARED_QUICKDRAW / "SHA256SUMS").exists():
+        pytest.skip(f"offline QuickDraw mirror not present at {SHARED_QUICKDRAW}")
+    results, _ = tiny_run
+    summary = pd.read_parquet(results / "quickdraw/metrics/summary.parquet")
+    assert {"human", "ddpm", "cfgdm"} <= set(summary["family"])
+    assert summary["recognizability"].between(0, 1).all()
+    for f in ("generalization.png", "guidance.png", "importance/cfgdm/base.png"):
+        assert (results / "quickdraw/figures" / f).stat().st_size > 1000
 
 
 @pytest.mark.slow

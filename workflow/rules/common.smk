@@ -1,6 +1,6 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
 from divrec.config import model_points, split_variant
-from divrec.plots.targets import figure_paths
+from divrec.plots.targets import figure_paths, importance_paths
 from divrec.provenance import config_hash
 
 RES = config.get("results", "results")
@@ -25,7 +25,7 @@ def split_file(wildcards):
 def model_hash(wildcards):
     """Rerun trigger: a job reruns when its own config fragment changes, not the whole config."""
     entry = {k: v for k, v in config["models"][wildcards.model].items()
-             if k not in ("sample", "label")}  # sampling options and labels never retrain
+             if k not in ("sample", "label", "datasets")}  # these never change a trained model
     return config_hash({"entry": entry,
                         "data": config["data"][wildcards.dataset],
                         "training": config.get("training"), "seed": config["seed"]})
@@ -95,4 +95,5 @@ def all_targets():
     return per_point + [f"{RES}/{ds}/{f}" for ds in DATASETS
             for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf",
                       "diverse/summary.parquet", "diverse/downstream.parquet")] + [
-        t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)]
+        t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)] + [
+        t for ds in DATASETS for t in importance_paths(config, POINTS, RES, ds)]

@@ -8,6 +8,7 @@ and a dataset gets the guidance figure only when some entry samples several guid
 
 from __future__ import annotations
 
+from divrec.config import split_variant
 from divrec.plots.guidance import is_guidance_point
 from divrec.plots.trajectories import has_sweep
 
@@ -49,3 +50,19 @@ def figure_paths(config: dict, points: list, results: str, dataset: str) -> list
     if any(is_guidance_point(p) for _, p in pairs):
         out += [f"{fig}/guidance.png", f"{fig}/guidance.pdf"]
     return out
+
+
+def importance_points(config: dict, points: list, dataset: str) -> list[tuple[str, str]]:
+    """(model, trained point) pairs of a dataset that get importance maps: the trained points
+    (sampling variants folded) of the entries listed under ``importance.models``."""
+    wanted = (config.get("importance") or {}).get("models", [])
+    pairs = [(m, split_variant(p.name)[0]) for d, m, p in points if d == dataset and m in wanted]
+    return list(dict.fromkeys(pairs))
+
+
+def importance_paths(config: dict, points: list, results: str, dataset: str) -> list[str]:
+    """Maps table and figure of every (model, trained point) of ``importance_points``."""
+    return [path for m, p in importance_points(config, points, dataset) for path in (
+        f"{results}/{dataset}/importance/{m}/{p}.parquet",
+        f"{results}/{dataset}/figures/importance/{m}/{p}.png",
+        f"{results}/{dataset}/figures/importance/{m}/{p}.pdf")]

@@ -1,0 +1,52 @@
+# Feature-importance maps of guided diffusion entries (ICML'23): which exemplar pixels steer the
+# conditional prediction. Targets: divrec.plots.targets.importance_paths.
+
+
+def importance_hash(wildcards=None):
+    return config_hash(config["importance"])
+
+
+def human_maps_input(wildcards):
+    """A user's human map array (e.g. ClickMe) for this dataset, when the config names one."""
+    path = config["importance"]["human_maps"].get(wildcards.dataset)
+    return {"human": path} if path else {}
+
+
+rule importance_maps:
+    """Map of every test exemplar under one trained point, and its per-class table."""
+    input:
+        unpack(human_maps_input),
+        model=f"{D}/models/{{model}}/{{train_point}}/model.pt",
+        split=split_file,
+    output:
+        maps=f"{D}/importance/{{model}}/{{train_point}}.npz",
+        table=f"{D}/importance/{{model}}/{{train_point}}.parquet",
+    params:
+        hash=importance_hash,
+    log:
+        f"{RES}/logs/{{dataset}}/importance/{{model}}/{{train_point}}.log",
+    benchmark:
+        f"{RES}/benchmarks/{{dataset}}/importance/{{model}}/{{train_point}}.tsv"
+    threads: 1
+    resources:
+        gpu=1,
+        mem_mb=4000,
+        runtime=60,
+    script:
+        "../scripts/importance_maps.py"
+
+
+rule importance_figure:
+    """Exemplars beside their maps, and each category's mean map."""
+    input:
+        f"{D}/importance/{{model}}/{{train_point}}.npz",
+    output:
+        png=report(f"{D}/figures/importance/{{model}}/{{train_point}}.png", category="Figures",
+                   subcategory="Importance maps", caption="../report/importance.rst"),
+        pdf=f"{D}/figures/importance/{{model}}/{{train_point}}.pdf",
+    log:
+        f"{RES}/logs/{{dataset}}/figures/importance/{{model}}/{{train_point}}.log",
+    group:
+        "evaluation"
+    script:
+        "../scripts/figure_importance.py"
