@@ -207,3 +207,20 @@ def test_channels_mismatch_is_a_config_error(tmp_path):
 def test_unknown_family_is_rejected_by_the_schema(tmp_path):
     with pytest.raises(ConfigError, match="quality/models/x/family"):
         _cfg(tmp_path, models={"x": {"family": "vae"}})
+
+
+def test_bench_quality_cost_extrapolates_measured_steps(tmp_path, capsys):
+    from bench.bench_quality_cost import main
+    from tests.conftest import ROOT
+
+    out = tmp_path / "cost.json"
+    main(["--config", str(ROOT / "config/config.yaml"), str(ROOT / "config/test.yaml"),
+          "--channels", "1", "--device", "cpu", "--threads", "1", "--warmup", "1",
+          "--steps", "2", "--sample-batch", "4", "--json", str(out)])
+    rows = json.loads(out.read_text())
+    assert [r["model"] for r in rows] == ["dcgan", "ddpm", "ddgan"]
+    for r in rows:
+        assert r["s_per_step"] > 0 and r["images_per_s"] > 0 and r["sample_batch"] == 4
+        assert r["train_hours"] == pytest.approx(r["s_per_step"] * r["train_steps"] / 3600)
+        assert r["total_hours"] == pytest.approx(r["train_hours"] + r["sample_hours"])
+    assert "all models" in capsys.readouterr().out
