@@ -11,7 +11,9 @@ images of the configured size and channel count. Training goes through the workf
 to the next, after ``--warmup`` steps, and the median is reported. Sampling uses the workflow's
 timing code (warm-up batch, device synchronised). The totals are extrapolations: steps x median
 step time, and ``n_samples`` / measured throughput; the classifier feature extractor and the
-metrics add minutes, not hours.
+metrics add minutes, not hours. The FLOP totals (torch's FLOP formulas over one step and one
+sampling batch) do not depend on the device: divided by a GPU's achieved FLOP/s they give a
+first estimate of its cost where no GPU is at hand to run this script with ``--device cuda``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
 
 from divrec.config import load_config, train_config
 from divrec.device import pick_device
@@ -54,6 +58,38 @@ def step_seconds(model, tc, shape: tuple[int, ...], device, warmup: int, steps: 
     return statistics.median(diffs)
 
 
+class _FlopCount(TorchDispatchMode):
+    """torch's per-op FLOP formulas without FlopCounterMode's module hooks, which break under
+    the double backward of DDGAN's R1 penalty."""
+
+    def __init__(self):
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **(kwargs or {}), out_val=out)
+        return out
+
+
+def counted_flops(fn, *args, **kwargs) -> int:
+    """FLOPs of the matmuls and convolutions ``fn(*args, **kwargs)`` runs."""
+    with _FlopCount() as counter:
+        fn(*args, **kwargs)
+    return counter.total
+
+
+def step_flops(model, tc, shape: tuple[int, ...], device) -> int:
+    """FLOPs of one training step (forward and backward of every network the step runs)."""
+    x = torch.rand(shape, device=device) * 2 - 1
+    tc = replace(tc, steps=1, checkpoint_every=10**9, log_every=1, val_every=10**9)
+    with tempfile.TemporaryDirectory() as state:
+        trainer = Trainer(model, tc, state, device, desc="flops")
+        return counted_flops(trainer.fit, lambda step: x)
+
+
 def cost_rows(cfg: dict, device, channels: int, warmup: int, steps: int,
               sample_batch: int | None) -> list[dict]:
     q = cfg["quality"]
@@ -63,11 +99,13 @@ def cost_rows(cfg: dict, device, channels: int, warmup: int, steps: int,
         tc = train_config(cfg, entry.get("train"))
         params = {"image_size": size, "channels": channels, **(entry.get("params") or {})}
         model = build(entry["family"], params).to(device)
-        sec = step_seconds(model, tc, (tc.batch_size, channels, size, size), device, warmup,
-                           steps)
+        shape = (tc.batch_size, channels, size, size)
+        flops = step_flops(model, tc, shape, device)
+        sec = step_seconds(model, tc, shape, device, warmup, steps)
         batch = sample_batch or q["sample_batch"]
         _, t = timed_sample(model, batch, batch, device, 0, 1, name, entry.get("sample"),
                             keep=False)
+        sample_flops = counted_flops(model.sample, batch, **(entry.get("sample") or {}))
         train_h = sec * tc.steps / 3600
         sample_h = q["n_samples"] / t.images_per_s / 3600
         rows.append({"model": name, "family": entry["family"], "device": str(device),
@@ -75,19 +113,24 @@ def cost_rows(cfg: dict, device, channels: int, warmup: int, steps: int,
                      "batch": tc.batch_size, "s_per_step": sec, "train_steps": tc.steps,
                      "train_hours": train_h, "nfe": t.nfe, "sample_batch": batch,
                      "images_per_s": t.images_per_s, "n_samples": q["n_samples"],
-                     "sample_hours": sample_h, "total_hours": train_h + sample_h})
+                     "sample_hours": sample_h, "total_hours": train_h + sample_h,
+                     "train_tflop": flops * tc.steps / 1e12,
+                     "sample_tflop": sample_flops / batch * q["n_samples"] / 1e12})
     return rows
 
 
 def print_rows(rows: list[dict], header: str) -> None:
     print(header)
     print(f"{'model':7} {'params':>11} {'batch':>5} {'s/step':>8} {'steps':>7} {'train h':>8} "
-          f"{'NFE':>4} {'img/s':>8} {'sample h':>9} {'total h':>8}")
+          f"{'NFE':>4} {'img/s':>8} {'sample h':>9} {'total h':>8} {'TFLOP':>9}")
     for r in rows:
         print(f"{r['model']:7} {r['params']:11,d} {r['batch']:5d} {r['s_per_step']:8.3f} "
               f"{r['train_steps']:7d} {r['train_hours']:8.2f} {r['nfe']:4d} "
-              f"{r['images_per_s']:8.1f} {r['sample_hours']:9.3f} {r['total_hours']:8.2f}")
-    print(f"all models: {sum(r['total_hours'] for r in rows):.1f} h")
+              f"{r['images_per_s']:8.1f} {r['sample_hours']:9.3f} {r['total_hours']:8.2f} "
+              f"{r['train_tflop'] + r['sample_tflop']:9,.1f}")
+    tflop = sum(r["train_tflop"] + r["sample_tflop"] for r in rows)
+    print(f"all models: {sum(r['total_hours'] for r in rows):.1f} h; {tflop:,.0f} TFLOP "
+          f"(matmul/conv work of every step and sample, device-independent)")
 
 
 def main(argv=None) -> None:

@@ -223,4 +223,14 @@ def test_bench_quality_cost_extrapolates_measured_steps(tmp_path, capsys):
         assert r["s_per_step"] > 0 and r["images_per_s"] > 0 and r["sample_batch"] == 4
         assert r["train_hours"] == pytest.approx(r["s_per_step"] * r["train_steps"] / 3600)
         assert r["total_hours"] == pytest.approx(r["train_hours"] + r["sample_hours"])
+        assert r["train_tflop"] > 0 and r["sample_tflop"] > 0
     assert "all models" in capsys.readouterr().out
+
+
+def test_flop_count_of_a_hand_computed_matmul_and_its_backward():
+    from bench.bench_quality_cost import counted_flops
+
+    a, b = torch.rand(4, 5, requires_grad=True), torch.rand(5, 3)
+    assert counted_flops(torch.mm, a, b) == 2 * 4 * 5 * 3
+    # forward a @ b, backward grad_a = grad @ b.T (b needs no gradient): twice the forward
+    assert counted_flops(lambda: (a @ b).sum().backward()) == 2 * (2 * 4 * 5 * 3)
