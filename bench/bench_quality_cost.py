@@ -11,9 +11,10 @@ images of the configured size and channel count. Training goes through the workf
 to the next, after ``--warmup`` steps, and the median is reported. Sampling uses the workflow's
 timing code (warm-up batch, device synchronised). The totals are extrapolations: steps x median
 step time, and ``n_samples`` / measured throughput; the classifier feature extractor and the
-metrics add minutes, not hours. The FLOP totals (torch's FLOP formulas over one step and one
-sampling batch) do not depend on the device: divided by a GPU's achieved FLOP/s they give a
-first estimate of its cost where no GPU is at hand to run this script with ``--device cuda``.
+metrics add minutes, not hours. The FLOP and kernel counts (``divrec.cost`` over one step and one
+sampling batch) do not depend on the device; the "GPU h est." column turns them into a range for
+an H100-class card (the model of docs/scaling.md) where no GPU is at hand to run this script
+with ``--device cuda``, which measures instead.
 """
 
 from __future__ import annotations
@@ -27,10 +28,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import flop_registry
 
 from divrec.config import load_config, train_config
+from divrec.cost import Cost, measure
 from divrec.device import pick_device
 from divrec.quality.registry import build
 from divrec.quality.sample import timed_sample
@@ -58,36 +58,13 @@ def step_seconds(model, tc, shape: tuple[int, ...], device, warmup: int, steps: 
     return statistics.median(diffs)
 
 
-class _FlopCount(TorchDispatchMode):
-    """torch's per-op FLOP formulas without FlopCounterMode's module hooks, which break under
-    the double backward of DDGAN's R1 penalty."""
-
-    def __init__(self):
-        super().__init__()
-        self.total = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        formula = flop_registry.get(func._overloadpacket)
-        if formula is not None:
-            self.total += formula(*args, **(kwargs or {}), out_val=out)
-        return out
-
-
-def counted_flops(fn, *args, **kwargs) -> int:
-    """FLOPs of the matmuls and convolutions ``fn(*args, **kwargs)`` runs."""
-    with _FlopCount() as counter:
-        fn(*args, **kwargs)
-    return counter.total
-
-
-def step_flops(model, tc, shape: tuple[int, ...], device) -> int:
-    """FLOPs of one training step (forward and backward of every network the step runs)."""
+def step_cost(model, tc, shape: tuple[int, ...], device) -> Cost:
+    """FLOPs and kernels of one training step (every network the step runs, both passes)."""
     x = torch.rand(shape, device=device) * 2 - 1
     tc = replace(tc, steps=1, checkpoint_every=10**9, log_every=1, val_every=10**9)
     with tempfile.TemporaryDirectory() as state:
         trainer = Trainer(model, tc, state, device, desc="flops")
-        return counted_flops(trainer.fit, lambda step: x)
+        return measure(trainer.fit, lambda step: x)
 
 
 def cost_rows(cfg: dict, device, channels: int, warmup: int, steps: int,
@@ -100,12 +77,14 @@ def cost_rows(cfg: dict, device, channels: int, warmup: int, steps: int,
         params = {"image_size": size, "channels": channels, **(entry.get("params") or {})}
         model = build(entry["family"], params).to(device)
         shape = (tc.batch_size, channels, size, size)
-        flops = step_flops(model, tc, shape, device)
+        step = step_cost(model, tc, shape, device)
         sec = step_seconds(model, tc, shape, device, warmup, steps)
         batch = sample_batch or q["sample_batch"]
         _, t = timed_sample(model, batch, batch, device, 0, 1, name, entry.get("sample"),
                             keep=False)
-        sample_flops = counted_flops(model.sample, batch, **(entry.get("sample") or {}))
+        per_batch = measure(model.sample, batch, **(entry.get("sample") or {}))
+        gpu_train = [sec_ * tc.steps / 3600 for sec_ in step.gpu_seconds()]
+        gpu_sample = [s_ * q["n_samples"] / batch / 3600 for s_ in per_batch.gpu_seconds()]
         train_h = sec * tc.steps / 3600
         sample_h = q["n_samples"] / t.images_per_s / 3600
         rows.append({"model": name, "family": entry["family"], "device": str(device),
@@ -114,23 +93,28 @@ def cost_rows(cfg: dict, device, channels: int, warmup: int, steps: int,
                      "train_hours": train_h, "nfe": t.nfe, "sample_batch": batch,
                      "images_per_s": t.images_per_s, "n_samples": q["n_samples"],
                      "sample_hours": sample_h, "total_hours": train_h + sample_h,
-                     "train_tflop": flops * tc.steps / 1e12,
-                     "sample_tflop": sample_flops / batch * q["n_samples"] / 1e12})
+                     "train_tflop": step.flops * tc.steps / 1e12,
+                     "sample_tflop": per_batch.flops / batch * q["n_samples"] / 1e12,
+                     "kernels_per_step": step.kernels,
+                     "gpu_hours_est": [t + s_ for t, s_ in zip(gpu_train, gpu_sample,
+                                                                strict=True)]})
     return rows
 
 
 def print_rows(rows: list[dict], header: str) -> None:
     print(header)
     print(f"{'model':7} {'params':>11} {'batch':>5} {'s/step':>8} {'steps':>7} {'train h':>8} "
-          f"{'NFE':>4} {'img/s':>8} {'sample h':>9} {'total h':>8} {'TFLOP':>9}")
+          f"{'NFE':>4} {'img/s':>8} {'sample h':>9} {'total h':>8} {'TFLOP':>9} {'GPU h est.':>11}")
     for r in rows:
         print(f"{r['model']:7} {r['params']:11,d} {r['batch']:5d} {r['s_per_step']:8.3f} "
               f"{r['train_steps']:7d} {r['train_hours']:8.2f} {r['nfe']:4d} "
               f"{r['images_per_s']:8.1f} {r['sample_hours']:9.3f} {r['total_hours']:8.2f} "
-              f"{r['train_tflop'] + r['sample_tflop']:9,.1f}")
+              f"{r['train_tflop'] + r['sample_tflop']:9,.1f} "
+              f"{r['gpu_hours_est'][0]:5.2f}-{r['gpu_hours_est'][1]:<5.2f}")
     tflop = sum(r["train_tflop"] + r["sample_tflop"] for r in rows)
-    print(f"all models: {sum(r['total_hours'] for r in rows):.1f} h; {tflop:,.0f} TFLOP "
-          f"(matmul/conv work of every step and sample, device-independent)")
+    lo, hi = (sum(r["gpu_hours_est"][i] for r in rows) for i in (0, 1))
+    print(f"all models: {sum(r['total_hours'] for r in rows):.1f} h here; {tflop:,.0f} TFLOP; "
+          f"GPU estimate {lo:.1f}-{hi:.1f} h (divrec.cost: max(FLOPs / F, kernels x tau))")
 
 
 def main(argv=None) -> None:

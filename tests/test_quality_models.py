@@ -223,14 +223,18 @@ def test_bench_quality_cost_extrapolates_measured_steps(tmp_path, capsys):
         assert r["s_per_step"] > 0 and r["images_per_s"] > 0 and r["sample_batch"] == 4
         assert r["train_hours"] == pytest.approx(r["s_per_step"] * r["train_steps"] / 3600)
         assert r["total_hours"] == pytest.approx(r["train_hours"] + r["sample_hours"])
-        assert r["train_tflop"] > 0 and r["sample_tflop"] > 0
+        assert r["train_tflop"] > 0 and r["sample_tflop"] > 0 and r["kernels_per_step"] > 0
+        assert 0 < r["gpu_hours_est"][0] <= r["gpu_hours_est"][1]
     assert "all models" in capsys.readouterr().out
 
 
 def test_flop_count_of_a_hand_computed_matmul_and_its_backward():
-    from bench.bench_quality_cost import counted_flops
+    from divrec.cost import Cost, measure
 
     a, b = torch.rand(4, 5, requires_grad=True), torch.rand(5, 3)
-    assert counted_flops(torch.mm, a, b) == 2 * 4 * 5 * 3
+    assert measure(torch.mm, a, b) == Cost(2 * 4 * 5 * 3, 1)
     # forward a @ b, backward grad_a = grad @ b.T (b needs no gradient): twice the forward
-    assert counted_flops(lambda: (a @ b).sum().backward()) == 2 * (2 * 4 * 5 * 3)
+    assert measure(lambda: (a @ b).sum().backward()).flops == 2 * (2 * 4 * 5 * 3)
+    lo, hi = Cost(10**15, 100).gpu_seconds()   # compute-bound: FLOPs / (150 and 50 TFLOP/s)
+    assert (lo, hi) == (pytest.approx(1e15 / 150e12), pytest.approx(20.0))
+    assert Cost(0, 1000).gpu_seconds() == (pytest.approx(5e-3), pytest.approx(1e-2))
