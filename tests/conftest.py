@@ -58,3 +58,17 @@ def real_mirror() -> Path:
     if not (SHARED_OMNIGLOT / "SHA256SUMS").exists():
         pytest.skip(f"offline Omniglot mirror not present at {SHARED_OMNIGLOT}")
     return SHARED_OMNIGLOT
+
+
+def tiny_chain_setup(tmp: Path) -> tuple[Path, dict]:
+    """(weak split of a synthetic mirror, default config on CPU with per-step checkpoints and
+    logs): the start of every test that trains a real model for a step or two."""
+    from divrec.config import load_config
+    from divrec.data import omniglot, splits
+
+    raw = omniglot.fetch(tmp / "raw.npz", str(write_fake_mirror(tmp / "mirror")))
+    split = splits.build(raw, tmp / "split.npz", "weak", 50, 0.1, "medoid", seed=0)
+    cfg = load_config(ROOT / "config" / "config.yaml")
+    cfg["device"] = "cpu"
+    cfg["training"].update(checkpoint_every=1, log_every=1, val_every=1, val_batches=1)
+    return split, cfg

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from divrec.config import load_config, validate
+from divrec.config import validate
 from divrec.errors import ConfigError, DataError
 from divrec.importance import ImportanceMaps, checkpoint_maps, importance_table, ink_share
 from divrec.io import save_npz
 from divrec.plots.importance import category_rows, write_importance
-from tests.conftest import ROOT, write_fake_mirror
+from tests.conftest import tiny_chain_setup
 
 TINY = {"model_size": 16, "n_feat": 4, "dim_mults": [1, 2], "blocks": 1, "attention": False,
         "dw_kernel": 3, "timesteps": 20}
@@ -21,15 +21,10 @@ TINY = {"model_size": 16, "n_feat": 4, "dim_mults": [1, 2], "blocks": 1, "attent
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     """(split, {family: model.pt}) for an untrained-ish CFGDM and DDPM (two training steps)."""
-    from divrec.data import omniglot, splits
     from divrec.training.run import train_model
 
     tmp = tmp_path_factory.mktemp("importance")
-    raw = omniglot.fetch(tmp / "raw.npz", str(write_fake_mirror(tmp / "mirror")))
-    split = splits.build(raw, tmp / "split.npz", "weak", 50, 0.1, "medoid", seed=0)
-    cfg = load_config(ROOT / "config" / "config.yaml")
-    cfg["device"] = "cpu"
-    cfg["training"].update(checkpoint_every=1, log_every=1, val_every=1, val_batches=1)
+    split, cfg = tiny_chain_setup(tmp)
     cfg["models"] = {f: {"family": f, "train": {"steps": 2, "batch_size": 4},
                          "params": {**TINY, **({"drop_prob": 0.1} if f == "cfgdm" else {})}}
                      for f in ("cfgdm", "ddpm")}

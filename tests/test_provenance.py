@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import torch
 
-from divrec.config import expand_sweep, load_config, validate
+from divrec.config import expand_sweep, validate
 from divrec.io import read_parquet_metadata, save_parquet
 from divrec.provenance import config_hash, git_commit, provenance
 from divrec.samples import SampleSet, load_samples
@@ -79,18 +79,13 @@ def test_parquet_and_samples_roundtrip_keep_provenance(tmp_path):
 def chain(tmp_path_factory):
     """Critics, one VAE-STN point, its samples and metrics: real library calls, tiny sizes."""
     from divrec.critics.train import train_critic
-    from divrec.data import omniglot, splits
     from divrec.evaluate import evaluate_from_config
     from divrec.generate import human_samples, sample_checkpoint
     from divrec.training.run import train_model
-    from tests.conftest import write_fake_mirror
+    from tests.conftest import tiny_chain_setup
 
     tmp = tmp_path_factory.mktemp("chain")
-    raw = omniglot.fetch(tmp / "raw.npz", str(write_fake_mirror(tmp / "mirror")))
-    split = splits.build(raw, tmp / "split.npz", "weak", 50, 0.1, "medoid", seed=0)
-    cfg = load_config(ROOT / "config" / "config.yaml")
-    cfg["device"] = "cpu"
-    cfg["training"].update(checkpoint_every=1, log_every=1, val_every=1, val_batches=1)
+    split, cfg = tiny_chain_setup(tmp)
     cfg["critics"]["simclr"]["train"] = {"steps": 1, "batch_size": 4}
     cfg["critics"]["protonet"].update(train={"steps": 1}, k_way=3, n_query=1)
     cfg["evaluation"].update(n_samples=3, k_way=3, tasks_per_class=2, bootstrap=10)
