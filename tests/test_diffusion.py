@@ -358,3 +358,18 @@ def test_bench_sampling_prints_both_samplers(capsys):
                  "--batch", "2", "--steps", "2", "5", "--repeats", "1"]) == 0
     out = capsys.readouterr().out
     assert "ancestral" in out and out.count("ddim") == 2
+
+
+def test_bench_oneshot_cost_counts_guidance_and_ancestral_evaluations():
+    from bench.bench_oneshot_cost import entry_cost
+    from divrec.config import load_config
+    from tests.conftest import ROOT
+
+    cfg = load_config(ROOT / "config/config.yaml", ROOT / "config/test.yaml")
+    cfg["models"]["cfgdm"]["sample"] = {"sampler": "ddim", "steps": 3, "guidance": [0, 2]}
+    r = entry_cost(cfg, "cfgdm", "omniglot", test_classes=10)
+    assert r["points"] == 1 and r["variants"] == 2
+    assert r["evals_per_sample"] == (3 + 2 * 3) / 2   # guidance doubles the network calls
+    assert r["gflop_step"] > 0 and 0 < r["gpu_hours"][0] <= r["gpu_hours"][1]
+    cfg["models"]["ddpm"]["sample"] = {"sampler": "ancestral"}
+    assert entry_cost(cfg, "ddpm", "omniglot", 10)["evals_per_sample"] == 500
