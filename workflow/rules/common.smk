@@ -1,5 +1,6 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
 from divrec.config import model_points, split_variant
+from divrec.metrics.features import resolve_extractor
 from divrec.plots.targets import figure_paths, importance_paths
 from divrec.provenance import config_hash
 
@@ -97,3 +98,55 @@ def all_targets():
                       "diverse/summary.parquet", "diverse/downstream.parquet")] + [
         t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)] + [
         t for ds in DATASETS for t in importance_paths(config, POINTS, RES, ds)]
+
+
+# ----------------------------------------------------------- importance maps (importance.smk)
+def importance_hash(wildcards=None):
+    return config_hash(config["importance"])
+
+
+def human_maps_input(wildcards):
+    """A user's human map array (e.g. ClickMe) for this dataset, when the config names one."""
+    path = config["importance"]["human_maps"].get(wildcards.dataset)
+    return {"human": path} if path else {}
+
+
+# ------------------------------------------------ GAN vs diffusion quality (quality.smk)
+Q = config.get("quality") or {}
+QRES = f"{RES}/quality"
+QD = f"{QRES}/{{qdataset}}"
+QMODELS = list(Q.get("models") or {})
+
+
+def quality_source(wildcards):
+    """CIFAR-10 arrays, or the split file of one of the workflow's few-shot datasets."""
+    if wildcards.qdataset == "cifar10":
+        return f"{QRES}/cifar10/data/cifar10.npz"
+    return f"{RES}/{wildcards.qdataset}/data/split.npz"
+
+
+def quality_extractor(dataset):
+    choice = Q.get("feature_extractor", "auto")
+    return resolve_extractor(choice, dataset, Q.get("inception_weights"))
+
+
+def quality_hash(wildcards):
+    """Rerun trigger of a model: its entry, the image set's settings, the loop defaults, seed."""
+    return config_hash({"entry": Q["models"][wildcards.qmodel], "seed": config["seed"],
+                        "training": config.get("training"),
+                        "images": [Q.get("image_size"), Q.get("max_images")]})
+
+
+def quality_metrics_inputs(wildcards):
+    ds, ex = wildcards.qdataset, quality_extractor(wildcards.qdataset)
+    return {
+        "data": f"{QRES}/{ds}/features/{ex}/data.npz",
+        "features": [f"{QRES}/{ds}/features/{ex}/models/{m}.npz" for m in QMODELS],
+        "timings": [f"{QRES}/{ds}/samples/{m}.timing.json" for m in QMODELS],
+    }
+
+
+def quality_targets():
+    return [f"{QRES}/{ds}/{f}" for ds in Q.get("datasets", [])
+            for f in ("metrics.parquet", "figures/tradeoff.png", "figures/samples.png",
+                      "figures/losses.png")]

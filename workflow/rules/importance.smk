@@ -2,16 +2,6 @@
 # conditional prediction. Targets: divrec.plots.targets.importance_paths.
 
 
-def importance_hash(wildcards=None):
-    return config_hash(config["importance"])
-
-
-def human_maps_input(wildcards):
-    """A user's human map array (e.g. ClickMe) for this dataset, when the config names one."""
-    path = config["importance"]["human_maps"].get(wildcards.dataset)
-    return {"human": path} if path else {}
-
-
 rule importance_maps:
     """Map of every test exemplar under one trained point, and its per-class table."""
     input:

@@ -2,52 +2,11 @@
 #   snakemake --cores 2 quality                 (the small comparison on Omniglot)
 #   snakemake --cores 2 quality --configfile config/config.yaml config/cifar.yaml
 # Results: results/quality/{qdataset}/{data,models,samples,features,figures}/, metrics.parquet.
-from divrec.metrics.features import resolve_extractor
-
-Q = config.get("quality") or {}
-QRES = f"{RES}/quality"
-QD = f"{QRES}/{{qdataset}}"
-QMODELS = list(Q.get("models") or {})
-
 
 wildcard_constraints:
     qdataset="[A-Za-z0-9_]+",
     qmodel="[A-Za-z0-9_]+",
     extractor="[A-Za-z0-9_]+",
-
-
-def quality_source(wildcards):
-    """CIFAR-10 arrays, or the split file of one of the workflow's few-shot datasets."""
-    if wildcards.qdataset == "cifar10":
-        return f"{QRES}/cifar10/data/cifar10.npz"
-    return f"{RES}/{wildcards.qdataset}/data/split.npz"
-
-
-def quality_extractor(dataset):
-    choice = Q.get("feature_extractor", "auto")
-    return resolve_extractor(choice, dataset, Q.get("inception_weights"))
-
-
-def quality_hash(wildcards):
-    """Rerun trigger of a model: its entry, the image set's settings, the loop defaults, seed."""
-    return config_hash({"entry": Q["models"][wildcards.qmodel], "seed": config["seed"],
-                        "training": config.get("training"),
-                        "images": [Q.get("image_size"), Q.get("max_images")]})
-
-
-def quality_metrics_inputs(wildcards):
-    ds, ex = wildcards.qdataset, quality_extractor(wildcards.qdataset)
-    return {
-        "data": f"{QRES}/{ds}/features/{ex}/data.npz",
-        "features": [f"{QRES}/{ds}/features/{ex}/models/{m}.npz" for m in QMODELS],
-        "timings": [f"{QRES}/{ds}/samples/{m}.timing.json" for m in QMODELS],
-    }
-
-
-def quality_targets():
-    return [f"{QRES}/{ds}/{f}" for ds in Q.get("datasets", [])
-            for f in ("metrics.parquet", "figures/tradeoff.png", "figures/samples.png",
-                      "figures/losses.png")]
 
 
 rule quality_cifar10:
