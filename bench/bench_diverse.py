@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from divrec.critics.fast_encoder import FusedEncoder
 from divrec.critics.simclr import SimCLR, SimCLRParams
-from divrec.diverse.fast_encoder import FusedEncoder
 from divrec.diverse.ivf import ivf_knn
 from divrec.diverse.neighbors import (
     SearchSettings,

@@ -278,7 +278,7 @@ def test_squeezenet_weights_never_downloaded(tmp_path):
 
 def test_fused_encoder_equals_the_critic_encoder():
     from divrec.critics.encoder import Encoder
-    from divrec.diverse.fast_encoder import FusedEncoder
+    from divrec.critics.fast_encoder import FusedEncoder
 
     torch.manual_seed(0)
     for size in (50, 28):  # even and odd activation sides (25 -> 12 floors)

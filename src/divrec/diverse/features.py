@@ -102,7 +102,7 @@ def make_extractor(name: str, device: torch.device | str = "cpu", image_size: in
 
         if critic_path is None:
             raise ConfigError("extractor 'simclr' needs the SimCLR critic checkpoint")
-        from divrec.diverse.fast_encoder import FusedEncoder
+        from divrec.critics.fast_encoder import FusedEncoder
 
         critic = load_critic(critic_path, device)
         fn = FusedEncoder(critic.encoder) if device.type == "cpu" else critic.features
