@@ -14,7 +14,8 @@ step time, and ``n_samples`` / measured throughput; the classifier feature extra
 metrics add minutes, not hours. The FLOP and kernel counts (``divrec.cost`` over one step and one
 sampling batch) do not depend on the device; the "GPU h est." column turns them into a range for
 an H100-class card (the model of docs/scaling.md) where no GPU is at hand to run this script
-with ``--device cuda``, which measures instead.
+with ``--device cuda``, which measures instead. The range ignores memory-bound elementwise work
+(normalisation, activations), so its low end is optimistic.
 """
 
 from __future__ import annotations
