@@ -19,8 +19,8 @@ from tests.conftest import ROOT, SHARED_OMNIGLOT, SHARED_QUICKDRAW, write_fake_m
 CONFIGS = ["config/config.yaml", "config/test.yaml"]
 
 
-def smk(*args, results: Path, env=None, check=True, timeout=1500, configs=None):
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile",
+def smk(*args, results: Path, env=None, check=True, timeout=1500, configs=None, targets=()):
+    cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", "2", "--configfile",
            *(configs or CONFIGS), "--config", f"results={results}", *args]
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                          env={**os.environ, **(env or {})})
@@ -149,3 +149,25 @@ def test_cli_missing_checkpoint_is_one_line(tmp_path):
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("divrec: error: critic checkpoint not found")
     assert "Traceback" not in res.stderr
+
+
+def test_cifar_config_plans_the_three_model_comparison(tmp_path):
+    out = smk("-n", results=tmp_path, targets=["quality"],
+              configs=["config/config.yaml", "config/cifar.yaml"]).stdout
+    assert "quality_cifar10" in out
+    for model in ("dcgan", "ddpm", "ddgan"):
+        assert f"results/quality/cifar10/models/{model}/model.pt" in out.replace(str(tmp_path),
+                                                                                 "results")
+
+
+def test_cifar_tarball_that_is_not_the_official_one_fails_clearly(tmp_path):
+    from tests.test_cifar10 import _tiny_archive
+
+    tar, _, _ = _tiny_archive(tmp_path)
+    target = tmp_path / "res" / "quality/cifar10/data/cifar10.npz"
+    res = smk(results=tmp_path / "res", check=False, targets=[str(target)],
+              configs=["config/config.yaml", "config/cifar.yaml"],
+              env={"DIVREC_CIFAR10_TARBALL": str(tar)})
+    assert res.returncode != 0
+    assert "md5 mismatch" in (res.stdout + res.stderr).lower()
+    assert not target.exists()
