@@ -21,7 +21,7 @@ from PIL import Image
 
 from divrec.critics.protonet import ProtoNet, ProtoNetParams
 from divrec.critics.simclr import SimCLR, SimCLRParams
-from divrec.evaluate import embed
+from divrec.evaluate import Critics
 from divrec.metrics.diversity import diversity
 from divrec.metrics.recognizability import make_tasks, recognizability
 
@@ -53,17 +53,15 @@ def published(simclr, proto, samples, exemplars, tasks, n_tasks):
 
 
 def batched(simclr, proto, samples, exemplars, tasks):
+    """What ``divrec.evaluate.score`` runs: the critics' fused CPU encoders, batched."""
     c, n = samples.shape[:2]
-    cpu = torch.device("cpu")
+    critics = Critics(simclr, proto, "cpu")
+    flat = samples.reshape(c * n, *samples.shape[2:])
     t0 = time.perf_counter()
-    feats = embed(simclr.features, samples.reshape(c * n, *samples.shape[2:]),
-                  cpu, 50).view(c, n, -1)
-    diversity(feats)
+    diversity(critics.features(flat).view(c, n, -1))
     t_div = time.perf_counter() - t0
     t0 = time.perf_counter()
-    q = embed(proto.embed, samples.reshape(c * n, *samples.shape[2:]), cpu, 50).view(c, n, -1)
-    e = embed(proto.embed, exemplars, cpu, 50)
-    recognizability(q, e, tasks)
+    recognizability(critics.metric(flat).view(c, n, -1), critics.metric(exemplars), tasks)
     return t_div, time.perf_counter() - t0
 
 

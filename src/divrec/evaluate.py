@@ -55,10 +55,12 @@ class Critics:
     their fused inference form (``critics.fast_encoder``: same outputs, 3-4x faster), in
     64-image batches whose first-block activations stay in cache."""
 
-    def __init__(self, simclr_path, protonet_path, device: torch.device | str = "cpu"):
+    def __init__(self, simclr, protonet, device: torch.device | str = "cpu"):
+        """``simclr``/``protonet``: checkpoint paths, or critic modules already in memory."""
         self.device = torch.device(device)
-        self.simclr = load_critic(simclr_path, self.device)
-        self.protonet = load_critic(protonet_path, self.device)
+        self.simclr, self.protonet = (
+            load_critic(c, self.device) if isinstance(c, str | os.PathLike) else c.eval()
+            for c in (simclr, protonet))
         cpu = self.device.type == "cpu"
         self._simclr = FusedEncoder(self.simclr.encoder) if cpu else self.simclr.features
         proto = FusedEncoder(self.protonet.encoder) if cpu else self.protonet.encoder
