@@ -1,0 +1,3 @@
+from divrec.cli import main
+
+raise SystemExit(main())

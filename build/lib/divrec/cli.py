@@ -1,0 +1,177 @@
+"""``python -m divrec <verb>``: every workflow step as a command, plus ``evaluate`` for a user's
+own samples. Errors the user can fix print one line and exit with status 2."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from divrec.errors import DivrecError
+
+
+def _cfg(args):
+    from divrec.config import load_config
+
+    return load_config(*args.config)
+
+
+def cmd_data(args):
+    from divrec.data import omniglot, splits
+
+    cfg = _cfg(args)
+    d = cfg["data"]["omniglot"]
+    raw = Path(args.results) / "omniglot" / "data" / "raw.npz"
+    omniglot.fetch(raw, d.get("mirror"), d.get("downloads", "data/downloads"))
+    out = Path(args.results) / "omniglot" / "data" / "split.npz"
+    splits.build(raw, out, d["split"], d["image_size"], d["val_fraction"], d["exemplar"],
+                 cfg["seed"], d.get("max_train_classes"))
+    print(out)
+
+
+def cmd_points(args):
+    from divrec.config import model_points
+
+    for dataset, model, point in model_points(_cfg(args)):
+        print(f"{dataset}\t{model}\t{point.name}\t{point.params}")
+
+
+def _paths(args):
+    res = Path(args.results) / args.dataset
+    return res, res / "data" / "split.npz"
+
+
+def cmd_train(args):
+    from divrec.training.run import train_model
+
+    res, split = _paths(args)
+    out = res / "models" / args.model / args.point
+    train_model(_cfg(args), args.dataset, args.model, args.point, str(split),
+                str(out / "model.pt"), str(out / "history.parquet"),
+                str(Path(args.results) / ".resume"))
+    print(out / "model.pt")
+
+
+def cmd_train_critic(args):
+    from divrec.critics.train import train_critic
+
+    res, split = _paths(args)
+    train_critic(_cfg(args), args.kind, args.dataset, str(split),
+                 str(res / "critics" / f"{args.kind}.pt"),
+                 str(res / "critics" / f"{args.kind}_history.parquet"),
+                 str(Path(args.results) / ".resume" / args.dataset / "critics" / args.kind))
+
+
+def cmd_sample(args):
+    from divrec.config import sample_options, split_variant
+    from divrec.generate import sample_checkpoint
+
+    cfg = _cfg(args)
+    res, split = _paths(args)
+    ckpt = res / "models" / args.model / split_variant(args.point)[0] / "model.pt"
+    ev = cfg["evaluation"]
+    ss = sample_checkpoint(str(ckpt), str(split), ev["n_samples"], cfg["seed"], cfg["device"],
+                           ev["sample_batch"],
+                           **sample_options(cfg["models"][args.model], args.point))
+    out = res / "samples" / args.model / f"{args.point}.npz"
+    ss.save(out)
+    print(out)
+
+
+def cmd_evaluate(args):
+    """Score a user's samples.npz and place it on the diversity-recognizability plane."""
+    import pandas as pd
+
+    from divrec.aggregate import distance_to_humans
+    from divrec.device import pick_device
+    from divrec.evaluate import EvalSettings, evaluate_file
+    from divrec.io import save_parquet
+    from divrec.plots.plane import write_plane
+
+    res = Path(args.results) / args.dataset
+    st = EvalSettings()
+    if args.config:
+        st = EvalSettings(**{k: v for k, v in _cfg(args)["evaluation"].items()
+                             if k in EvalSettings.__dataclass_fields__})
+    per_class, _, summary = evaluate_file(
+        args.samples, args.simclr or res / "critics" / "simclr.pt",
+        args.protonet or res / "critics" / "protonet.pt", st, pick_device(args.device),
+        dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
+    out = Path(args.out or res / "user" / args.name)
+    save_parquet(per_class, out / "per_class.parquet")
+    base = res / "metrics" / "summary.parquet"
+    table = (pd.concat([pd.read_parquet(base), summary], ignore_index=True) if base.exists()
+             else summary)
+    table["distance_to_human"] = distance_to_humans(table)
+    save_parquet(table, out / "summary.parquet")
+    human = res / "metrics" / "human" / "data" / "per_class.parquet"
+    write_plane(str(out / "summary.parquet"), str(human) if human.exists() else None,
+                [str(out / "plane.png"), str(out / "plane.pdf")])
+    row = table[table["model"] == args.name].iloc[0]
+    print(f"{args.name}: diversity {row.diversity:.4f} [{row.diversity_lo:.4f}, "
+          f"{row.diversity_hi:.4f}], recognizability {row.recognizability:.4f} "
+          f"[{row.recognizability_lo:.4f}, {row.recognizability_hi:.4f}]; figure {out}/plane.png")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="divrec", description=__doc__)
+    sub = p.add_subparsers(dest="verb", required=True)
+
+    def with_config(sp, required=True):
+        sp.add_argument("--config", nargs="+", required=required, default=[],
+                        help="YAML config file(s); later ones override earlier ones")
+        sp.add_argument("--results", default="results")
+
+    sp = sub.add_parser("data", help="fetch + verify Omniglot and build the configured split")
+    with_config(sp)
+    sp.set_defaults(fn=cmd_data)
+
+    sp = sub.add_parser("points", help="list every (model, sweep point) of a config")
+    with_config(sp)
+    sp.set_defaults(fn=cmd_points)
+
+    def with_point(sp):
+        sp.add_argument("--dataset", default="omniglot")
+        sp.add_argument("--model", required=True, help="model entry name in the config")
+        sp.add_argument("--point", default="base", help="sweep point (see `divrec points`)")
+
+    sp = sub.add_parser("train", help="train one model point (what the train_model rule runs)")
+    with_config(sp)
+    with_point(sp)
+    sp.set_defaults(fn=cmd_train)
+
+    sp = sub.add_parser("train-critic", help="train the simclr or protonet critic")
+    with_config(sp)
+    sp.add_argument("--dataset", default="omniglot")
+    sp.add_argument("--kind", choices=["simclr", "protonet"], required=True)
+    sp.set_defaults(fn=cmd_train_critic)
+
+    sp = sub.add_parser("sample", help="one-shot samples of a trained model point")
+    with_config(sp)
+    with_point(sp)
+    sp.set_defaults(fn=cmd_sample)
+
+    sp = sub.add_parser("evaluate", help="score your own samples.npz with the trained critics")
+    sp.add_argument("samples", help="npz with samples [C, N, H, W] and exemplars [C, H, W]")
+    sp.add_argument("--name", default="my_model")
+    sp.add_argument("--dataset", default="omniglot", help="whose critics and humans to compare to")
+    sp.add_argument("--simclr")
+    sp.add_argument("--protonet")
+    sp.add_argument("--out")
+    sp.add_argument("--device", default="auto")
+    with_config(sp, required=False)
+    sp.set_defaults(fn=cmd_evaluate)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        args.fn(args)
+    except DivrecError as e:
+        print(f"divrec: error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,234 @@
+"""Configuration: load + validate the YAML, typed views of its sections, and sweep expansion.
+
+The Snakefile validates with ``snakemake.utils.validate`` against the same schema; the library and
+CLI validate here so ``python -m divrec`` gives the same one-line error for a wrong key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from divrec.errors import ConfigError
+
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def _schema() -> dict:
+    """The workflow's schema (the package is installed editable from the repository)."""
+    return yaml.safe_load(SCHEMA.read_text()) if SCHEMA.exists() else {}
+
+
+def format_validation_error(err) -> str:
+    where = "/".join(str(p) for p in err.absolute_path) or "<top level>"
+    return f"invalid config at '{where}': {err.message}"
+
+
+def validate(cfg: dict) -> dict:
+    """Validate ``cfg`` and fill schema defaults in place; raise ConfigError naming the key."""
+    import jsonschema
+
+    schema = _schema()
+    if not schema:
+        return cfg
+    validator_cls = jsonschema.validators.validator_for(schema)
+    errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
+    if errors:
+        raise ConfigError(format_validation_error(errors[0]))
+    _fill_defaults(cfg, schema, schema)
+    return cfg
+
+
+def _fill_defaults(obj: Any, node: dict, root: dict) -> None:
+    if "$ref" in node:
+        node = root["definitions"][node["$ref"].split("/")[-1]]
+    if not isinstance(obj, dict):
+        return
+    for key, sub in node.get("properties", {}).items():
+        if key not in obj and "default" in sub:
+            obj[key] = sub["default"]
+        if key in obj:
+            _fill_defaults(obj[key], sub, root)
+
+
+def deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        both = isinstance(v, dict) and isinstance(out.get(k), dict)
+        out[k] = deep_merge(out[k], v) if both else v
+    return out
+
+
+def load_config(*paths: str | os.PathLike, overrides: dict | None = None) -> dict:
+    """Load one or more YAML files (later ones override earlier ones) and validate."""
+    cfg: dict = {}
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise ConfigError(f"config file not found: {p}")
+        try:
+            cfg = deep_merge(cfg, yaml.safe_load(p.read_text()) or {})
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{p}: not valid YAML ({e.__class__.__name__})") from None
+    if overrides:
+        cfg = deep_merge(cfg, overrides)
+    return validate(cfg)
+
+
+@dataclass
+class TrainConfig:
+    """Settings of the shared training loop; model entries override the ``training`` defaults."""
+
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 1e-3
+    grad_clip: float | None = None
+    weight_decay: float = 0.0
+    checkpoint_every: int = 100
+    log_every: int = 10
+    val_every: int = 200
+    val_batches: int = 4
+    lr_decay: str = "none"
+    ema: float | None = None
+    seed: int = 0
+
+    @classmethod
+    def from_sections(cls, *sections: dict | None, seed: int = 0) -> TrainConfig:
+        merged: dict = {"seed": seed}
+        for s in sections:
+            merged.update(s or {})
+        return cls(**merged)
+
+
+def typed(cls, values: dict | None, where: str):
+    """Build dataclass ``cls`` from ``values``; an unknown key is a ConfigError naming it."""
+    values = dict(values or {})
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {unknown} in {where}; allowed: {sorted(names)}"
+        )
+    return cls(**values)
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+
+def _values(spec) -> list:
+    if isinstance(spec, list):
+        return spec
+    start, stop, step = spec["start"], spec["stop"], spec["step"]
+    n = int(np.floor((stop - start) / step + 1e-9)) + 1
+    vals = [round(start + i * step, 10) for i in range(n)]
+    if all(float(v).is_integer() for v in (start, stop, step)):
+        vals = [int(v) for v in vals]
+    return vals
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One hyperparameter setting of a model entry; ``name`` is its Snakemake wildcard."""
+
+    name: str
+    params: dict = field(hash=False, compare=False)
+
+
+def expand_sweep(entry: dict) -> list[SweepPoint]:
+    """Points of a model entry. ``one_factor`` varies each swept key alone around ``params``
+    (the base point included once); ``grid`` takes the full product of all swept keys."""
+    base = dict(entry.get("params") or {})
+    sweep = entry.get("sweep") or {}
+    values = {k: _values(v) for k, v in (sweep.get("values") or {}).items()}
+    if not values:
+        return [SweepPoint("base", base)]
+    keys = sorted(values)
+    if sweep.get("mode", "one_factor") == "grid":
+        combos = [dict(zip(keys, c)) for c in itertools.product(*(values[k] for k in keys))]
+    else:
+        missing = [k for k in keys if k not in base]
+        if missing:
+            raise ConfigError(f"one_factor sweep needs a base value in params for {missing}")
+        combos = [{}] + [{k: v} for k in keys for v in values[k]]
+    points: dict[str, SweepPoint] = {}
+    for c in combos:
+        params = {**base, **c}
+        name = "_".join(f"{k}={_fmt(params[k])}" for k in keys)
+        points.setdefault(name, SweepPoint(name, params))
+    return list(points.values())
+
+
+VARIANT_SEP = "~"
+
+
+def sample_variants(entry: dict) -> list[tuple[str, dict]]:
+    """Sampling variants of a model entry: list values in ``sample:`` (e.g. a guidance-scale
+    sweep) are sampled from ONE trained model each; scalars are fixed sampler options.
+    Returns [(suffix, options)], the suffix being "" or "~guidance=2"."""
+    opts = dict(entry.get("sample") or {})
+    swept = sorted(k for k, v in opts.items() if isinstance(v, list))
+    if not swept:
+        return [("", opts)]
+    out = []
+    for combo in itertools.product(*(opts[k] for k in swept)):
+        chosen = {**opts, **dict(zip(swept, combo))}
+        out.append((VARIANT_SEP + "_".join(f"{k}={_fmt(chosen[k])}" for k in swept), chosen))
+    return out
+
+
+def model_points(cfg: dict) -> list[tuple[str, str, SweepPoint]]:
+    """All evaluated (dataset, model entry name, point) triples, in config order. A point
+    name is the training point, plus "~<sampler options>" for each sampling variant."""
+    out = []
+    for m, entry in cfg["models"].items():
+        for d in entry.get("datasets", ["omniglot"]):
+            for p in expand_sweep(entry):
+                for suffix, _ in sample_variants(entry):
+                    out.append((d, m, SweepPoint(p.name + suffix, p.params)))
+    return out
+
+
+def split_variant(point: str) -> tuple[str, str]:
+    """"beta=1~guidance=2" -> ("beta=1", "~guidance=2")."""
+    base, sep, rest = point.partition(VARIANT_SEP)
+    return base, sep + rest
+
+
+def sample_options(entry: dict, point: str) -> dict:
+    suffix = split_variant(point)[1]
+    for s, opts in sample_variants(entry):
+        if s == suffix:
+            return opts
+    raise ConfigError(f"no sampling variant '{suffix}' in the model's sample: options")
+
+
+def dataset_config(cfg: dict, dataset: str) -> dict:
+    if dataset not in cfg["data"]:
+        raise ConfigError(f"dataset '{dataset}' is not configured under data: "
+                          f"(have {sorted(cfg['data'])})")
+    return cfg["data"][dataset]
+
+
+def find_point(cfg: dict, model: str, point: str) -> SweepPoint:
+    if model not in cfg["models"]:
+        raise ConfigError(f"model '{model}' is not in the config (have {sorted(cfg['models'])})")
+    point = split_variant(point)[0]
+    for p in expand_sweep(cfg["models"][model]):
+        if p.name == point:
+            return p
+    raise ConfigError(f"model '{model}' has no sweep point '{point}'")
+
+
+def train_config(cfg: dict, section: dict | None) -> TrainConfig:
+    return TrainConfig.from_sections(cfg.get("training"), section, seed=cfg.get("seed", 0))

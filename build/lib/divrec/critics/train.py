@@ -1,0 +1,69 @@
+"""Train a critic on the train split (validation classes select nothing here but are logged)."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from divrec.config import train_config, typed
+from divrec.critics.protonet import ProtoNet, ProtoNetParams, episode
+from divrec.critics.simclr import SimCLR, SimCLRParams
+from divrec.data.batches import images, step_generator
+from divrec.data.splits import load_part
+from divrec.device import pick_device, seed_everything
+from divrec.provenance import provenance
+from divrec.training.loop import Trainer
+
+CRITICS = {"simclr": (SimCLR, SimCLRParams), "protonet": (ProtoNet, ProtoNetParams)}
+
+
+def build_critic(kind: str, params: dict):
+    cls, pcls = CRITICS[kind]
+    return cls(typed(pcls, params, f"critics.{kind}"))
+
+
+def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
+                 history_out: str, state_dir: str | os.PathLike) -> None:
+    """Critics see what every metric feeds them: images at the evaluation size, binarised."""
+    section = dict(cfg["critics"][kind])
+    tc = train_config(cfg, section.pop("train", None))
+    size = section["image_size"] = cfg["evaluation"]["image_size"]
+    seed_everything(tc.seed)
+    device = pick_device(cfg.get("device", "auto"))
+    model = build_critic(kind, section)
+    train = load_part(split_path, "train", size=size).to(device)
+    val = load_part(split_path, "val", size=size).to(device)
+
+    if kind == "simclr":
+        def batch_fn(step, part=train):
+            g = step_generator(tc.seed, step)
+            return images(part, tc.batch_size, g), g
+        val_fn = (lambda i: batch_fn(10_000_000 + i, val)) if val.n_classes else None
+    else:
+        k = min(model.p.k_way, train.n_classes)
+
+        def batch_fn(step, part=train, k=k):
+            return episode(part, k, model.p.n_query, step_generator(tc.seed, step))
+        kv = min(20, val.n_classes)
+        val_fn = (lambda i: batch_fn(10_000_000 + i, val, kv)) if kv >= 2 else None
+
+    run_cfg = {"kind": kind, "params": section, "dataset": dataset,
+               "data": cfg["data"][dataset]}
+    trainer = Trainer(model, tc, state_dir, device, run_config=run_cfg, desc=f"critic {kind}")
+    trainer.fit(batch_fn, val_fn)
+    meta = {"kind": kind, "params": section, "dataset": dataset,
+            "provenance": provenance(run_cfg, tc.seed, str(device))}
+    trainer.write_history(history_out, meta)
+    trainer.export(out, meta)
+
+
+def load_critic(path: str | os.PathLike, device: torch.device | str = "cpu"):
+    from divrec.errors import DivrecError
+
+    if not os.path.exists(path):
+        raise DivrecError(f"critic checkpoint not found: {path} (train the critics first)")
+    ck = torch.load(path, map_location=device, weights_only=False)
+    model = build_critic(ck["kind"], ck["params"]).to(device)
+    model.load_state_dict(ck["state_dict"])
+    return model.eval()

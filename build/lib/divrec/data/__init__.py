@@ -1,0 +1,1 @@
+"""Datasets: fetch + verify raw data, build splits, and serve in-memory tensors."""

@@ -1,0 +1,63 @@
+"""Checksum helpers shared by every data source."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from divrec.errors import DataError
+
+
+def file_digest(path: Path, algo: str = "sha256", chunk: int = 1 << 20) -> str:
+    h = hashlib.new(algo)
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify(path: Path, expected: str, algo: str = "sha256") -> None:
+    """Raise a one-line DataError unless ``path`` has digest ``expected``."""
+    if not path.exists():
+        raise DataError(f"missing data file: {path}")
+    got = file_digest(path, algo)
+    if got != expected.lower():
+        raise DataError(
+            f"{algo} mismatch for {path}: expected {expected[:12]}…, got {got[:12]}… "
+            "(corrupt or truncated file; delete it and rerun to fetch it again)"
+        )
+
+
+def read_sums(path: Path) -> dict[str, str]:
+    """Parse a ``sha256sum``-style file into {file name: digest}."""
+    if not path.exists():
+        raise DataError(f"checksum list not found: {path}")
+    sums = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            sums[name.lstrip("*")] = digest
+    return sums
+
+
+def download(url: str, dest: Path, expected: str, algo: str = "md5") -> Path:
+    """Download ``url`` to ``dest`` (atomically) unless a verified copy is already there."""
+    import urllib.request
+
+    from divrec.io import atomic_path
+
+    if dest.exists():
+        try:
+            verify(dest, expected, algo)
+            return dest
+        except DataError:
+            dest.unlink()
+    try:
+        with atomic_path(dest) as tmp, urllib.request.urlopen(url, timeout=60) as r:
+            tmp.write_bytes(r.read())
+            verify(tmp, expected, algo)
+    except OSError as e:
+        raise DataError(
+            f"could not download {url} ({e}); put the file at {dest} or name an offline mirror"
+        ) from None
+    return dest

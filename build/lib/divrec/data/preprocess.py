@@ -1,0 +1,56 @@
+"""Image preprocessing as tensors (batched, no per-item PIL calls).
+
+``evaluation_view`` is the single post-processing applied to every source before a critic sees it
+(human drawings, VAE probabilities, GAN sigmoids, unclipped diffusion outputs alike): resize to the
+canonical size, per-image min-max to [0, 1], binarise at 0.5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 [.., H, W] (0..255) or float -> float32 [N, 1, H, W] in [0, 1]."""
+    t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
+    if t.dtype == torch.uint8:
+        t = t.float() / 255.0
+    t = t.float()
+    if t.dim() == 2:
+        t = t[None]
+    if t.dim() == 3:
+        t = t[:, None]
+    return t.reshape(-1, 1, *t.shape[-2:])
+
+
+def resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Bilinear resize with antialiasing (what PIL's BILINEAR does when it shrinks)."""
+    if x.shape[-1] == size and x.shape[-2] == size:
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+def minmax(x: torch.Tensor) -> torch.Tensor:
+    """Per-image min-max to [0, 1]; a constant image maps to 0 (the published code gave NaN)."""
+    flat = x.flatten(1)
+    lo = flat.min(1).values.view(-1, *([1] * (x.dim() - 1)))
+    hi = flat.max(1).values.view(-1, *([1] * (x.dim() - 1)))
+    span = (hi - lo).clamp_min(1e-12)
+    return torch.where(hi > lo, (x - lo) / span, torch.zeros_like(x))
+
+
+def binarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+    return (x > threshold).to(x.dtype)
+
+
+@torch.no_grad()
+def evaluation_view(x, size: int = 50, threshold: float = 0.5) -> torch.Tensor:
+    """The canonical critic input: resize -> min-max -> binarise. Returns [N, 1, size, size]."""
+    return binarize(minmax(resize(to_float(x), size)), threshold)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """[N, 1, H, W] float in [0, 1] -> uint8 [N, H, W] (0..255) for compact storage."""
+    return (x.clamp(0, 1) * 255).round().to(torch.uint8).squeeze(1).cpu().numpy()

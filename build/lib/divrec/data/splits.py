@@ -1,0 +1,129 @@
+"""Few-shot splits: which classes train, validate and test, and one exemplar per class.
+
+The split file stores, per part, ``<part>_images`` uint8 [C, M, S, S] (grey level after resize and
+min-max, ink bright; binarise at load time for binary models), ``<part>_exemplar`` [C] (index of
+the exemplar drawing) and ``<part>_names`` [C] ("alphabet/characterNN").
+
+Weak split (default, as published): test = ``character01``-``character03`` of all 50 alphabets
+(150 classes); strong split: test = the official evaluation set. Validation classes are held out
+from train (every class whose seeded random rank falls below ``val_fraction``) and are the only
+classes model selection may look at.
+
+Exemplar rule (the published prototype flags are not available): ``medoid`` picks the drawing with
+the smallest summed L2 distance to the class's other drawings after a Gaussian blur (sigma 2 px),
+so small stroke offsets do not dominate; ties go to the lowest drawer. ``first`` picks drawer 1.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from divrec.data.preprocess import binarize, minmax, resize, to_float, to_uint8
+from divrec.errors import DataError
+from divrec.io import save_npz
+
+PARTS = ("train", "val", "test")
+
+
+def _blur(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    r = int(3 * sigma)
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
+    k = (k / k.sum()).to(x.dtype)
+    x = F.conv2d(F.pad(x, (r, r, 0, 0)), k.view(1, 1, 1, -1))
+    return F.conv2d(F.pad(x, (0, 0, r, r)), k.view(1, 1, -1, 1))
+
+
+def choose_exemplars(images: torch.Tensor, rule: str = "medoid") -> np.ndarray:
+    """images: float [C, M, 1, H, W] in [0, 1] -> exemplar index per class [C]."""
+    if rule == "first":
+        return np.zeros(images.shape[0], dtype=np.int64)
+    c, m = images.shape[:2]
+    feats = _blur(binarize(images.flatten(0, 1))).reshape(c, m, -1)
+    d = torch.cdist(feats, feats)  # [C, M, M]
+    return d.sum(-1).argmin(-1).numpy().astype(np.int64)  # argmin returns the first minimum
+
+
+def class_parts(raw: dict, split: str, val_fraction: float, seed: int) -> dict[str, np.ndarray]:
+    """Global char ids of each part."""
+    cids = np.unique(raw["char_id"])
+    first = {c: i for i, c in enumerate(raw["char_id"])}
+    character = np.array([raw["character"][first[c]] for c in cids])
+    set_ = np.array([raw["set"][first[c]] for c in cids])
+    is_test = character <= 3 if split == "weak" else set_ == 1
+    train = cids[~is_test]
+    rank = np.random.default_rng(seed).permutation(len(train))
+    is_val = rank < int(round(val_fraction * len(train)))
+    return {"train": train[~is_val], "val": train[is_val], "test": cids[is_test]}
+
+
+def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "weak",
+          image_size: int = 50, val_fraction: float = 0.1, exemplar: str = "medoid",
+          seed: int = 0, max_train_classes: int | None = None) -> Path:
+    with np.load(raw_path) as z:
+        raw = {k: z[k] for k in z.files}
+    parts = class_parts(raw, split, val_fraction, seed)
+    if max_train_classes:
+        parts["train"] = parts["train"][:max_train_classes]
+    names = [f"{a}/character{c:02d}" for a, c in zip(raw["alphabet_names"][raw["alphabet"]],
+                                                    raw["character"])]
+    out_arrays = {}
+    for part, cids in parts.items():
+        rows = [np.flatnonzero(raw["char_id"] == c) for c in cids]
+        m = min(len(r) for r in rows) if rows else 0
+        if rows and any(len(r) != m for r in rows):
+            raise DataError(f"{raw_path}: classes of part '{part}' have unequal drawing counts")
+        idx = (np.stack([r[np.argsort(raw["drawer"][r])] for r in rows]) if rows
+               else np.zeros((0, 0), int))
+        imgs = minmax(resize(to_float(raw["images"][idx.ravel()]), image_size))
+        imgs = imgs.reshape(len(cids), m, 1, image_size, image_size)
+        out_arrays[f"{part}_images"] = to_uint8(imgs.flatten(0, 1)).reshape(
+            len(cids), m, image_size, image_size)
+        out_arrays[f"{part}_exemplar"] = choose_exemplars(imgs, exemplar)
+        out_arrays[f"{part}_names"] = np.array([names[r[0]] for r in rows])
+        out_arrays[f"{part}_char_id"] = np.asarray(cids)
+    save_npz(out, **out_arrays)
+    return Path(out)
+
+
+@dataclass
+class FewShotPart:
+    """One part of a split as in-memory tensors: images [C, M, 1, S, S] float in [0, 1]."""
+
+    images: torch.Tensor
+    exemplar: torch.Tensor  # [C] long
+    names: list[str]
+
+    @property
+    def n_classes(self) -> int:
+        return self.images.shape[0]
+
+    def exemplars(self) -> torch.Tensor:
+        """[C, 1, S, S]"""
+        return self.images[torch.arange(self.n_classes), self.exemplar]
+
+    def to(self, device) -> FewShotPart:
+        return FewShotPart(self.images.to(device), self.exemplar.to(device), self.names)
+
+
+def load_part(path: str | os.PathLike, part: str, binary: bool = True,
+              threshold: float = 0.5, size: int | None = None) -> FewShotPart:
+    """Load one part as float tensors; ``size`` resizes (bilinear) before binarising."""
+    if not Path(path).exists():
+        raise DataError(f"split file not found: {path} (run the data rules first)")
+    with np.load(path) as z:
+        imgs = torch.from_numpy(z[f"{part}_images"])
+        exemplar = torch.from_numpy(z[f"{part}_exemplar"]).long()
+        names = [str(n) for n in z[f"{part}_names"]]
+    x = imgs.float().div_(255.0).unsqueeze(2)
+    if size is not None and x.numel() and x.shape[-1] != size:
+        c, m = x.shape[:2]
+        x = resize(x.flatten(0, 1), size).view(c, m, 1, size, size)
+    if binary:
+        x = binarize(x, threshold)
+    return FewShotPart(x, exemplar, names)

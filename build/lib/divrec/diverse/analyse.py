@@ -1,0 +1,136 @@
+"""DS analysis of one samples file: both rules side by side, memorisation and stability.
+
+Input: the generated samples' features, the cached real-side ``Reference`` and the training
+images. Output: one table row per generated sample (plus the real points the t-SNE embedded, so
+the figure can be redrawn from the table) and one summary row.
+
+Table columns: ``source`` (generated | real), ``class_index``/``sample_index`` (a generated
+sample's id in the samples file; a real drawing's class in the reference part and its drawing
+index), ``tsne_x/y`` (NaN when the t-SNE subsample left the point out), ``hull_diverse`` (NA
+likewise), ``knn_distance``/``knn_diverse``, ``nn_train_index`` (flat index into the split's train
+images [C*M]), ``nn_train_class``, ``nn_train_distance``, ``pixel_difference``, ``memorised``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from divrec.diverse.hull import HullResult, hull_rule, tsne_2d
+from divrec.diverse.reference import Reference
+from divrec.diverse.rules import knn_rule, memorisation
+from divrec.diverse.stability import jaccard, stability
+from divrec.errors import DataError
+
+
+@dataclass
+class PointResult:
+    table: pd.DataFrame
+    summary: dict
+    real_2d: np.ndarray
+    gen_2d: np.ndarray
+    hull: HullResult
+
+
+def real_side(ref: Reference, class_names: list[str]):
+    """-> (features, class index, drawing index, precomputed LOO distances or None)."""
+    if ref.reference == "train":
+        flat = ref.train_index
+        return (ref.train_feats, flat // ref.train_per_class, flat % ref.train_per_class,
+                ref.ref_kth)
+    where = {n: i for i, n in enumerate(ref.test_names)}
+    missing = [n for n in class_names if n not in where]
+    if missing:
+        raise DataError(f"{len(missing)} sample classes are not test classes of the split "
+                        f"(e.g. '{missing[0]}')")
+    classes = np.array([where[n] for n in class_names])
+    m = ref.test_per_class
+    rows = (classes[:, None] * m + np.arange(m)).ravel()
+    loo = ref.ref_kth[rows] if len(set(classes.tolist())) == len(ref.test_names) else None
+    return ref.test_feats[rows], np.repeat(classes, m), np.tile(np.arange(m), len(classes)), loo
+
+
+def cap(n: int, max_points: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a seeded random subset of at most ``max_points`` (None: all) of ``n``."""
+    if max_points is None or n <= max_points:
+        return np.arange(n)
+    return np.sort(rng.choice(n, max_points, replace=False))
+
+
+def analyse(gen_feats: np.ndarray, class_names: list[str], n_per_class: int, gen_images,
+            ref: Reference, train_images: np.ndarray, st, image_size: int = 50) -> PointResult:
+    """``gen_images`` uint8 [C*N, H, W] in samples-file order; ``train_images`` uint8 [C*M, H, W]
+    (all training images, flat); ``st``: DiverseSettings."""
+    t0 = time.perf_counter()
+    gen = np.asarray(gen_feats, np.float32)
+    real, real_class, real_draw, real_loo = real_side(ref, class_names)
+    if ref.k != st.knn.k:
+        real_loo = None
+    knn = knn_rule(real, gen, st.knn.k, st.knn.percentile, st.search, real_loo)
+    t_knn = time.perf_counter()
+
+    rng = np.random.default_rng(st.tsne.seed)
+    rt, gt = cap(len(real), st.tsne.max_points, rng), cap(len(gen), st.tsne.max_points, rng)
+    real_2d, gen_2d = tsne_2d(real[rt], gen[gt], st.tsne.perplexity, st.tsne.seed)
+    hull = hull_rule(real_2d, gen_2d)
+    t_tsne = time.perf_counter()
+
+    ms = st.memorisation
+    mem = memorisation(gen, ref.train_feats, gen_images, train_images[ref.train_index],
+                       ref.train_nn, ms.percentile, ms.pixel_tolerance, ms.candidates,
+                       image_size, st.search)
+    nn_train = ref.train_index[mem.train_index]
+    t_mem = time.perf_counter()
+
+    stab = stability(real, gen, rt, gt, st.stability.reruns, st.stability.subsample,
+                     st.tsne.perplexity, st.tsne.seed, st.knn.k, st.knn.percentile, st.search)
+    t_stab = time.perf_counter()
+
+    ng = len(gen)
+    hull_flag = pd.array([pd.NA] * ng, dtype="boolean")
+    hull_flag[gt] = hull.outside
+    xy = np.full((ng, 2), np.nan)
+    xy[gt] = gen_2d
+    generated = pd.DataFrame({
+        "source": "generated",
+        "class_index": np.repeat(np.arange(len(class_names)), n_per_class),
+        "sample_index": np.tile(np.arange(n_per_class), len(class_names)),
+        "class_name": np.repeat(class_names, n_per_class),
+        "tsne_x": xy[:, 0], "tsne_y": xy[:, 1],
+        "hull_diverse": hull_flag,
+        "knn_distance": knn.distance, "knn_diverse": pd.array(knn.outside, dtype="boolean"),
+        "nn_train_index": pd.array(nn_train, dtype="Int64"),
+        "nn_train_class": [ref.train_names[i] for i in nn_train // ref.train_per_class],
+        "nn_train_distance": mem.feature_distance, "pixel_difference": mem.pixel_difference,
+        "memorised": pd.array(mem.memorised, dtype="boolean"),
+    })  # nullable dtypes: the real rows below leave these columns empty
+    names = ref.test_names if ref.reference == "test" else ref.train_names
+    real_rows = pd.DataFrame({
+        "source": "real", "class_index": real_class[rt], "sample_index": real_draw[rt],
+        "class_name": [names[c] for c in real_class[rt]],
+        "tsne_x": real_2d[:, 0], "tsne_y": real_2d[:, 1],
+        "hull_diverse": pd.array([pd.NA] * len(rt), dtype="boolean"),
+    })
+    table = pd.concat([generated, real_rows], ignore_index=True)
+
+    hull_ids = set(gt[hull.outside].tolist())
+    knn_ids = set(gt[knn.outside[gt]].tolist())  # the k-NN verdicts on the same points
+    summary = {
+        "extractor": ref.extractor, "reference": ref.reference,
+        "n_generated": ng, "n_real": len(real), "n_tsne_generated": len(gt),
+        "n_tsne_real": len(rt),
+        "hull_count": hull.count, "hull_fraction": hull.fraction, "overlap": hull.overlap,
+        "knn_count": knn.count, "knn_fraction": knn.fraction, "knn_threshold": knn.threshold,
+        "knn_count_tsne_subset": len(knn_ids),
+        "rules_jaccard": jaccard(hull_ids, knn_ids),
+        **stab,
+        "memorised_count": int(mem.memorised.sum()),
+        "memorised_fraction": float(mem.memorised.mean()),
+        "pixel_copies": int(mem.pixel_copy.sum()), "memorisation_threshold": mem.threshold,
+        "seconds_knn": t_knn - t0, "seconds_tsne": t_tsne - t_knn,
+        "seconds_memorisation": t_mem - t_tsne, "seconds_stability": t_stab - t_mem,
+    }
+    return PointResult(table, summary, real_2d, gen_2d, hull)

@@ -1,0 +1,136 @@
+"""Bodies of the ``diverse_*`` workflow rules: read inputs, call the library, write atomically
+with provenance. Each function is one rule, called from a two-line workflow script."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import numpy as np
+import pandas as pd
+
+from divrec.diverse.settings import settings_from_config
+from divrec.diverse.threads import limit_threads
+from divrec.io import save_parquet
+from divrec.provenance import provenance
+
+log = logging.getLogger(__name__)
+
+
+def _ids(cfg: dict, dataset: str, model: str, point: str) -> dict:
+    entry = cfg["models"].get(model, {"family": model, "label": model})
+    return {"dataset": dataset, "model": model, "point": point, "family": entry["family"],
+            "label": entry.get("label", model)}
+
+
+def _meta(cfg: dict, ids: dict, device) -> dict:
+    return provenance({"diverse": cfg.get("diverse"), "evaluation": cfg["evaluation"], **ids},
+                      cfg["seed"], str(device))
+
+
+def _extractor(cfg, st, device, simclr_path):
+    from divrec.diverse.features import make_extractor
+
+    return make_extractor(st.extractor, device, cfg["evaluation"]["image_size"], simclr_path,
+                          st.squeezenet_weights)
+
+
+def reference_from_config(cfg: dict, split_path: str, simclr_path: str | None, out: str,
+                          device, threads: int | None = None) -> None:
+    from divrec.diverse.reference import build_reference
+
+    st = settings_from_config(cfg)
+    t0 = time.perf_counter()
+    with limit_threads(threads):
+        ref = build_reference(split_path, _extractor(cfg, st, device, simclr_path), st,
+                              cfg["seed"])
+    ref.save(out)
+    log.info("reference: %d train + %d test images embedded (%s) in %.1f s",
+             len(ref.train_feats), len(ref.test_feats), ref.extractor, time.perf_counter() - t0)
+
+
+def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, outputs,
+                      device, threads: int | None = None) -> None:
+    """``inputs``: samples, reference, split (+ simclr); ``outputs``: table, summary, tsne,
+    grid."""
+    from divrec.diverse.analyse import analyse
+    from divrec.diverse.figures import write_figures
+    from divrec.diverse.reference import load_reference, split_images
+    from divrec.samples import load_samples
+
+    st = settings_from_config(cfg)
+    t0 = time.perf_counter()
+    ss = load_samples(inputs.samples)
+    ref = load_reference(inputs.reference)
+    train, _ = split_images(inputs.split, "train")
+    train = train.reshape(-1, *train.shape[2:])
+    c, n = ss.samples.shape[:2]
+    flat = ss.samples.reshape(c * n, *ss.samples.shape[2:])
+    simclr = getattr(inputs, "simclr", None)
+    with limit_threads(threads):
+        feats = _extractor(cfg, st, device, simclr)(flat).numpy()
+        t_embed = time.perf_counter() - t0
+        res = analyse(feats, ss.class_names, n, flat, ref, train, st,
+                      cfg["evaluation"]["image_size"])
+    ids = _ids(cfg, dataset, model, point)
+    res.summary.update({"seconds_embed": t_embed, "seconds_total": time.perf_counter() - t0})
+    meta = _meta(cfg, ids, device)
+    table = res.table
+    for key, val in reversed(ids.items()):
+        table.insert(0, key, val)
+    save_parquet(table, outputs.table, meta)
+    save_parquet(pd.DataFrame([{**ids, **res.summary}]), outputs.summary, meta)
+    write_figures(res, ss.samples, train, st.grid, "knn", outputs.tsne, outputs.grid,
+                  f"{model} {point}")
+    log.info("%s", json.dumps(res.summary, default=float))
+
+
+def downstream_from_config(cfg: dict, dataset: str, model: str, point: str, inputs,
+                           out: str, threads: int | None = None) -> None:
+    """``inputs``: samples, table (the point's DS table), split."""
+    from divrec.diverse.downstream import CONDITIONS, downstream
+    from divrec.samples import load_samples
+
+    st = settings_from_config(cfg)
+    ss = load_samples(inputs.samples)
+    table = pd.read_parquet(inputs.table)
+    gen = table[table["source"] == "generated"]
+    c, n = ss.samples.shape[:2]
+    flags = gen[f"{st.downstream.rule}_diverse"].fillna(False).to_numpy(bool)
+    diverse = np.zeros((c, n), bool)
+    diverse[gen["class_index"].to_numpy(), gen["sample_index"].to_numpy()] = flags
+    with np.load(inputs.split) as z:
+        test, ex, names = z["test_images"], z["test_exemplar"], [str(s) for s in z["test_names"]]
+    t0 = time.perf_counter()
+    with limit_threads(threads):
+        df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream)
+    ids = _ids(cfg, dataset, model, point)
+    for key, val in reversed(ids.items()):
+        df.insert(0, key, val)
+    df["rule"] = st.downstream.rule
+    save_parquet(df, out, _meta(cfg, ids, "cpu"))
+    log.info("downstream: %d trainings in %.1f s", len(st.downstream.seeds) * len(CONDITIONS),
+             time.perf_counter() - t0)
+
+
+def summary_from_paths(paths: list[str], out: str) -> None:
+    """One table of every point's DS summary row."""
+    save_parquet(pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True), out)
+
+
+def downstream_table_from_paths(cfg: dict, paths: list[str], out: str) -> None:
+    """Per point and condition: accuracy and change vs ``original`` with bootstrap CIs."""
+    from divrec.diverse.downstream import summarize_downstream
+
+    ev = cfg["evaluation"]
+    front = ["dataset", "model", "point", "family", "label", "rule"]
+    rows = []
+    for p in paths:
+        df = pd.read_parquet(p)
+        s = summarize_downstream(df, ev["bootstrap"], ev["ci"])
+        for key in front:
+            s[key] = df[key].iloc[0]
+        rows.append(s)
+    table = pd.concat(rows, ignore_index=True)
+    save_parquet(table[front + [c for c in table.columns if c not in front]], out)

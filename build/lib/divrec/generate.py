@@ -1,0 +1,66 @@
+"""One-shot sampling: N samples per test class, each conditioned on the class exemplar.
+
+Humans are a "generator" too: their samples are the class's real drawings, with the exemplar
+itself flagged ``excluded`` so it never serves as a recognizability query.
+"""
+
+from __future__ import annotations
+
+import torch
+from tqdm.auto import tqdm
+
+from divrec.data.splits import load_part
+from divrec.device import pick_device
+from divrec.provenance import provenance
+from divrec.samples import SampleSet, quantize
+from divrec.training.run import load_model
+
+
+def human_samples(split_path: str, part: str = "test", n: int | None = None) -> SampleSet:
+    """Real drawings as samples. With ``n`` (the models' sample count) and more drawings per
+    class than that (QuickDraw-FS has 100), keep the exemplar plus the first ``n`` others, so
+    humans and models are compared on the same number of queries and the same spread statistic;
+    Omniglot's 20 drawings are all kept."""
+    p = load_part(split_path, part, binary=True)
+    c, m = p.images.shape[:2]
+    keep = torch.arange(m).expand(c, m)
+    if n is not None and m > n + 1:
+        others = keep[keep != p.exemplar[:, None]].view(c, m - 1)[:, :n]
+        keep = torch.cat([p.exemplar[:, None], others], 1)
+    imgs = p.images[torch.arange(c)[:, None], keep]
+    samples = quantize(imgs.flatten(0, 1)).reshape(c, keep.shape[1], *p.images.shape[-2:])
+    excluded = (keep == p.exemplar[:, None]).numpy()
+    cfg = {"source": "human", "split": str(split_path), "part": part, "n": n}
+    return SampleSet(samples, quantize(p.exemplars()), p.names, excluded,
+                     {**provenance(cfg, seed=0, device="cpu"), **cfg})
+
+
+@torch.no_grad()
+def model_samples(model, exemplars: torch.Tensor, n: int, seed: int, batch: int = 500,
+                  desc: str = "sample", **options) -> torch.Tensor:
+    """exemplars [C, 1, S, S] -> samples [C, n, 1, S', S'] (model output, any range)."""
+    c = exemplars.shape[0]
+    cond = exemplars.repeat_interleave(n, 0)  # class-major: [c0 x n, c1 x n, ...]
+    g = torch.Generator(device=exemplars.device).manual_seed(seed)
+    out = []
+    for i in tqdm(range(0, len(cond), batch), desc=desc, mininterval=2.0):
+        out.append(model.sample(cond[i:i + batch], generator=g, **options).float().cpu())
+    x = torch.cat(out)
+    return x.view(c, n, *x.shape[1:])
+
+
+def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int, device_pref: str = "auto",
+                      batch: int = 500, part: str = "test", **options) -> SampleSet:
+    device = pick_device(device_pref)
+    model, meta = load_model(ckpt, device)
+    p = load_part(split_path, part, binary=model.binary).to(device)
+    x = model_samples(model, p.exemplars(), n, seed, batch, desc=f"sample {meta['model']}",
+                      **options)
+    c = x.shape[0]
+    samples = quantize(x.flatten(0, 1)).reshape(c, n, *x.shape[-2:])
+    cfg = {"source": "model", "checkpoint": str(ckpt), "model": meta["model"],
+           "point": meta["point"], "options": options, "n": n}
+    prov = {**provenance(cfg, seed, str(device)), **cfg,
+            "train_provenance": meta.get("provenance")}
+    return SampleSet(samples, quantize(p.exemplars().cpu()), p.names,
+                     torch.zeros(c, n, dtype=torch.bool).numpy(), prov)

@@ -1,0 +1,84 @@
+"""Atomic file writes: every artefact is written to a temp file in the same folder, then renamed.
+
+A killed job therefore never leaves a half-written checkpoint, sample file or table behind that
+Snakemake (or a resume) could mistake for a finished one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=suffix or "".join(path.suffixes) + ".tmp"
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should be shareable
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def save_torch(obj: Any, path: str | os.PathLike) -> None:
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
+
+
+def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
+    # the temp name must end in .npz or numpy appends the suffix itself
+    with atomic_path(path, suffix=".tmp.npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
+
+
+def save_json(obj: Any, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def save_parquet(df, path: str | os.PathLike, metadata: dict | None = None) -> None:
+    """Write a DataFrame as parquet, with ``metadata`` (e.g. provenance) in the file's schema."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if metadata:
+        merged = dict(table.schema.metadata or {})
+        merged[b"divrec"] = json.dumps(metadata, default=str).encode()
+        table = table.replace_schema_metadata(merged)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+
+
+def read_parquet_metadata(path: str | os.PathLike) -> dict:
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    return json.loads(meta.get(b"divrec", b"{}"))
+
+
+def save_figure(fig, paths: list[str | os.PathLike]) -> None:
+    for p in paths:
+        with atomic_path(p, suffix=".tmp" + Path(p).suffix) as tmp:
+            fig.savefig(tmp, dpi=200, bbox_inches="tight", format=Path(p).suffix.lstrip("."))

@@ -1,0 +1,1 @@
+"""Diversity, recognizability and originality, computed in the critics' feature spaces."""

@@ -1,0 +1,44 @@
+"""Paper-style figures (matplotlib, Agg backend), one module per figure; shared colours/labels."""
+
+import matplotlib
+import matplotlib.colors as mcolors
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+plt.rcParams.update({
+    "figure.dpi": 120, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+    "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
+})
+
+#: one colour per model family, humans in black
+FAMILY_COLORS = {
+    "human": "black", "vae_stn": "tab:blue", "vae_ns": "tab:orange", "dagan": "tab:green",
+    "dagan_rn": "tab:green", "dagan_un": "tab:olive", "ddpm": "tab:red", "cfgdm": "tab:purple",
+    "fsdm": "tab:brown", "user": "tab:pink",
+}
+
+
+def family_color(family: str) -> str:
+    return FAMILY_COLORS.get(family, "tab:gray")
+
+
+#: markers that tell apart several entries of the same family in one plot
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
+
+
+def shades(color: str, n: int) -> list[tuple[float, float, float]]:
+    """``n`` variants of ``color``, from the full colour towards white (never white itself), so
+    the points or curves of one family stay recognisably that family."""
+    rgb = mcolors.to_rgb(color)
+    if n <= 1:
+        return [rgb][:max(n, 0)]
+    return [tuple(c + (1 - c) * 0.6 * i / (n - 1) for c in rgb) for i in range(n)]
+
+
+def point_label(label: str, point: str) -> str:
+    """Legend text of a model point: the entry's label, plus the point unless it is the only one."""
+    if point in ("", "base", "data"):
+        return label
+    return f"{label} {point.removeprefix('base~').replace('~', ' ')}"

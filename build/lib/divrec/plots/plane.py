@@ -1,0 +1,60 @@
+"""The diversity-vs-recognizability plane (NeurIPS'22, Fig. 3): one point per model setting with
+bootstrap CIs, humans as a black star with their per-class cloud. Colour = model family, legend =
+the entry's ``label``; several entries of one family get different markers."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from divrec.io import save_figure
+from divrec.plots import MARKERS, family_color, plt
+
+
+def entry_styles(summary: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """model entry -> (colour, marker): colour by family, markers tell entries of a family apart."""
+    styles, used = {}, {}
+    for model, family in dict.fromkeys(zip(summary["model"], summary["family"], strict=True)):
+        n = used.get(family, 0)
+        used[family] = n + 1
+        marker = "*" if family == "human" else MARKERS[n % len(MARKERS)]
+        styles[model] = (family_color(family), marker)
+    return styles
+
+
+def plane_figure(summary: pd.DataFrame, human_classes: pd.DataFrame | None = None,
+                 annotate: bool = True):
+    fig, ax = plt.subplots(figsize=(4.8, 3.8))
+    if human_classes is not None and len(human_classes):
+        ax.scatter(human_classes["diversity"], human_classes["recognizability"], s=6,
+                   color="0.75", zorder=1, label="humans (per class)")
+    styles = entry_styles(summary)
+    for model, grp in summary.groupby("model", sort=False):
+        color, marker = styles[model]
+        human = grp["family"].iloc[0] == "human"
+        label = "humans" if human else (grp["label"].iloc[0] if "label" in grp else model)
+        ax.errorbar(
+            grp["diversity"], grp["recognizability"],
+            xerr=[grp["diversity"] - grp["diversity_lo"], grp["diversity_hi"] - grp["diversity"]],
+            yerr=[grp["recognizability"] - grp["recognizability_lo"],
+                  grp["recognizability_hi"] - grp["recognizability"]],
+            fmt=marker, ms=14 if human else 5, color=color, ecolor=color, elinewidth=0.8,
+            capsize=2, label=label, zorder=3,
+        )
+        if annotate and not human and len(grp) > 1:
+            for _, r in grp.iterrows():
+                xy = (r["diversity"], r["recognizability"])
+                ax.annotate(r["point"].removeprefix("base~"), xy, fontsize=5, xytext=(3, 3),
+                            textcoords="offset points", color=color)
+    ax.set_xlabel("diversity (SimCLR feature std)")
+    ax.set_ylabel("recognizability (ProtoNet 20-way accuracy)")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def write_plane(summary_path: str, human_classes_path: str | None, outs: list[str]) -> None:
+    summary = pd.read_parquet(summary_path)
+    human = pd.read_parquet(human_classes_path) if human_classes_path else None
+    fig = plane_figure(summary, human)
+    save_figure(fig, outs)
+    plt.close(fig)

@@ -1,0 +1,68 @@
+"""Which figures a dataset gets and which score tables feed each one.
+
+Used by the workflow (``all_targets`` and the inputs of the figure rules) and kept here, as plain
+functions of the config's model points, so the rule files hold no logic and the choices are tested:
+every scored source gets a sample grid, every entry with a swept parameter a trajectory figure,
+and a dataset gets the guidance figure only when some entry samples several guidance scales.
+"""
+
+from __future__ import annotations
+
+from divrec.config import split_variant
+from divrec.plots.guidance import is_guidance_point
+from divrec.plots.trajectories import has_sweep
+
+HUMAN = ("human", "data")
+
+
+def dataset_points(points: list, dataset: str) -> list[tuple[str, str]]:
+    """(model, point) of every scored source of a dataset, humans first.
+    ``points``: the (dataset, model, SweepPoint) triples of ``divrec.config.model_points``."""
+    return [HUMAN] + [(m, p.name) for d, m, p in points if d == dataset]
+
+
+def _per_sample(results: str, dataset: str, pairs) -> list[str]:
+    return [f"{results}/{dataset}/metrics/{m}/{p}/per_sample.parquet" for m, p in pairs]
+
+
+def per_sample_paths(points: list, results: str, wildcards) -> list[str]:
+    """Inputs of the generalization figure: every source of the dataset."""
+    return _per_sample(results, wildcards.dataset, dataset_points(points, wildcards.dataset))
+
+
+def guidance_paths(points: list, results: str, wildcards) -> list[str]:
+    """Inputs of the guidance figure: humans and every "<point>~guidance=<γ>" variant."""
+    pairs = [(m, p) for m, p in dataset_points(points, wildcards.dataset)
+             if (m, p) == HUMAN or is_guidance_point(p)]
+    return _per_sample(results, wildcards.dataset, pairs)
+
+
+def figure_paths(config: dict, points: list, results: str, dataset: str) -> list[str]:
+    """Every figure file of a dataset except the plane (which ``all_targets`` lists itself)."""
+    fig = f"{results}/{dataset}/figures"
+    pairs = dataset_points(points, dataset)
+    out = [f"{fig}/{name}.{ext}" for name in ("distance", "generalization")
+           for ext in ("png", "pdf")]
+    out += [f"{fig}/samples/{m}/{p}.png" for m, p in pairs]
+    models = dict.fromkeys(m for m, _ in pairs[1:])
+    out += [f"{fig}/trajectories/{m}.{ext}" for m in models if has_sweep(config["models"][m])
+            for ext in ("png", "pdf")]
+    if any(is_guidance_point(p) for _, p in pairs):
+        out += [f"{fig}/guidance.png", f"{fig}/guidance.pdf"]
+    return out
+
+
+def importance_points(config: dict, points: list, dataset: str) -> list[tuple[str, str]]:
+    """(model, trained point) pairs of a dataset that get importance maps: the trained points
+    (sampling variants folded) of the entries listed under ``importance.models``."""
+    wanted = (config.get("importance") or {}).get("models", [])
+    pairs = [(m, split_variant(p.name)[0]) for d, m, p in points if d == dataset and m in wanted]
+    return list(dict.fromkeys(pairs))
+
+
+def importance_paths(config: dict, points: list, results: str, dataset: str) -> list[str]:
+    """Maps table and figure of every (model, trained point) of ``importance_points``."""
+    return [path for m, p in importance_points(config, points, dataset) for path in (
+        f"{results}/{dataset}/importance/{m}/{p}.parquet",
+        f"{results}/{dataset}/figures/importance/{m}/{p}.png",
+        f"{results}/{dataset}/figures/importance/{m}/{p}.pdf")]

@@ -1,0 +1,85 @@
+"""Features and the metrics table of the quality comparison.
+
+The reference set is a seeded random subset of the training images (``quality.n_reference``,
+standard practice for FID on unconditional models: statistics of the training set). Every row of
+``metrics.parquet`` joins the fidelity metrics of one model with its sampling-time record, and
+names the feature space (``extractor``, ``fd_name``) the numbers were measured in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+
+from divrec.device import pick_device
+from divrec.errors import DataError
+from divrec.io import save_parquet
+from divrec.metrics.features import (
+    ClassifierParams,
+    build_extractor,
+    load_extractor,
+    read_features,
+    write_features,
+)
+from divrec.metrics.fidelity import FidelitySettings, all_metrics
+from divrec.provenance import provenance
+from divrec.quality.images import load
+from divrec.quality.sample import load_samples
+
+DATA_SOURCE = "data"
+
+
+def reference_images(images_path: str | os.PathLike, n: int, seed: int) -> np.ndarray:
+    data = load(images_path)
+    if n >= len(data.images):
+        return data.images
+    return data.images[np.sort(np.random.default_rng(seed).choice(len(data.images), n,
+                                                                  replace=False))]
+
+
+def extractor_job(cfg: dict, name: str, images_path: str, out: str, state_root: str) -> None:
+    q = cfg["quality"]
+    data = load(images_path) if name.startswith("classifier") else None
+    build_extractor(name, out, images=None if data is None else data.images,
+                    labels=None if data is None else data.labels,
+                    params=ClassifierParams(**q["classifier"]), weights=q.get("inception_weights"),
+                    state_dir=os.path.join(state_root, "quality", "extractors", name),
+                    device=pick_device(cfg.get("device", "auto")), seed=cfg["seed"])
+
+
+def features_job(cfg: dict, source: str, images_path: str, extractor_path: str,
+                 out: str) -> None:
+    """Features of the reference set (``source == "data"``) or of one model's samples."""
+    q = cfg["quality"]
+    if source == DATA_SOURCE:
+        images = reference_images(images_path, q["n_reference"], cfg["seed"])
+    else:
+        images = load_samples(images_path)
+    ex = load_extractor(extractor_path, pick_device(cfg.get("device", "auto")))
+    write_features(ex, images, out, source, q["sample_batch"])
+
+
+def metrics_table(cfg: dict, dataset: str, data_features: str, model_features: dict[str, str],
+                  timings: dict[str, str], out: str) -> pd.DataFrame:
+    q = cfg["quality"]
+    st = FidelitySettings(q["kid_subsets"], q["kid_subset_size"], q["prdc_k"], cfg["seed"])
+    real, extractor = read_features(data_features)
+    rows = []
+    for model, path in model_features.items():
+        fake, ex_fake = read_features(path)
+        if ex_fake != extractor:
+            raise DataError(f"{path} was extracted with '{ex_fake}', the reference with "
+                            f"'{extractor}': rerun the features rules")
+        timing = json.loads(open(timings[model]).read())
+        rows.append({"dataset": dataset, "model": model, "label": timing["label"],
+                     "family": timing["family"], **all_metrics(real, fake, extractor, st),
+                     **{k: timing[k] for k in ("device", "batch_size", "n_batches", "nfe",
+                                               "seconds", "images_per_s", "s_per_image",
+                                               "threads", "train_step")}})
+    table = pd.DataFrame(rows)
+    save_parquet(table, out, metadata={"extractor": extractor, "settings": st.__dict__,
+                                       "provenance": provenance(q, cfg["seed"])})
+    return table

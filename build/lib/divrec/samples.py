@@ -1,0 +1,69 @@
+"""The samples file every source (a model, humans, a user's own generator) is scored from.
+
+``samples`` uint8 [C, N, S, S]: N samples per test class (min-max mapped to 0..255; evaluation
+re-applies min-max and binarises, so this storage loses nothing that matters);
+``exemplars`` uint8 [C, S, S]; ``class_names`` [C]; ``excluded`` bool [C, N] marks samples that
+must never serve as recognizability queries (the exemplar itself among human drawings);
+``provenance`` a JSON string.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from divrec.data.preprocess import minmax, to_uint8
+from divrec.errors import DataError
+from divrec.io import save_npz
+
+
+@dataclass
+class SampleSet:
+    samples: np.ndarray  # uint8 [C, N, S, S]
+    exemplars: np.ndarray  # uint8 [C, S, S]
+    class_names: list[str]
+    excluded: np.ndarray  # bool [C, N]
+    provenance: dict = field(default_factory=dict)
+
+    def save(self, path: str | os.PathLike) -> None:
+        save_npz(path, samples=self.samples, exemplars=self.exemplars,
+                 class_names=np.array(self.class_names), excluded=self.excluded,
+                 provenance=np.array(json.dumps(self.provenance, default=str)))
+
+
+def quantize(x: torch.Tensor) -> np.ndarray:
+    """[B, 1, H, W] any range -> uint8 [B, H, W] after per-image min-max."""
+    return to_uint8(minmax(x.float()))
+
+
+def load_samples(path: str | os.PathLike) -> SampleSet:
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"samples file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            samples = z["samples"]
+            if samples.dtype != np.uint8:
+                flat = torch.from_numpy(samples.astype(np.float32)).flatten(0, 1)[:, None]
+                samples = quantize(flat).reshape(samples.shape)
+            c, n = samples.shape[:2]
+            if "exemplars" not in z.files:
+                raise DataError(f"{path}: missing 'exemplars' array [C, H, W]")
+            excluded = z["excluded"] if "excluded" in z.files else np.zeros((c, n), bool)
+            names = ([str(s) for s in z["class_names"]] if "class_names" in z.files
+                     else [str(i) for i in range(c)])
+            prov = json.loads(str(z["provenance"])) if "provenance" in z.files else {}
+            ex = z["exemplars"]
+            if ex.dtype != np.uint8:
+                ex = quantize(torch.from_numpy(ex.astype(np.float32))[:, None])
+    except (OSError, ValueError, KeyError) as e:
+        raise DataError(f"cannot read samples {path}: {e}") from None
+    if samples.ndim != 4 or ex.shape[0] != c:
+        raise DataError(f"{path}: expected samples [C, N, H, W] and exemplars [C, H, W], "
+                        f"got {samples.shape} and {ex.shape}")
+    return SampleSet(samples, ex, names, excluded.astype(bool), prov)

@@ -1,0 +1,46 @@
+"""Glue for the thin scripts under ``workflow/scripts``: logging to the rule's log file and the
+validated config (Snakemake already validated it; the dataclass views fill the defaults)."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import os
+import sys
+
+from divrec.config import validate
+from divrec.errors import DivrecError
+
+
+def _limit_threads(n: int) -> None:
+    """Use exactly the job's ``threads``: Snakemake schedules cores by that number, and torch's
+    default (all cores) in several concurrent jobs oversubscribes the CPU many times over."""
+    import torch
+
+    torch.set_num_threads(max(1, int(n)))
+
+
+@contextlib.contextmanager
+def rule_context(smk):
+    """Send stdout/stderr and logging of the job to ``log[0]``; yield the config."""
+    log_path = smk.log[0] if len(smk.log) else None
+    stream = open(log_path, "a") if log_path else None  # noqa: SIM115
+    if log_path:
+        os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        if stream:
+            stack.enter_context(stream)
+            stack.enter_context(contextlib.redirect_stdout(stream))
+            stack.enter_context(contextlib.redirect_stderr(stream))
+        logging.basicConfig(level=logging.INFO, stream=stream or sys.stderr, force=True,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        _limit_threads(getattr(smk, "threads", 1))
+        logger = logging.getLogger("divrec")
+        logger.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards))
+        try:
+            yield validate(copy.deepcopy(dict(smk.config)))
+        except DivrecError as e:  # one clear line in the log and on the console, no traceback
+            logger.error("%s", e)
+            print(f"divrec error in rule {smk.rule}: {e}", file=sys.__stderr__)
+            raise SystemExit(1) from None

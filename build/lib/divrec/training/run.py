@@ -1,0 +1,81 @@
+"""Train one model entry x sweep point from the config (the body of the ``train_model`` rule)."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from divrec.config import dataset_config, find_point, train_config
+from divrec.data import batches as B
+from divrec.data.splits import load_part
+from divrec.device import pick_device, seed_everything
+from divrec.errors import DivrecError
+from divrec.models.registry import build_model, get_family
+from divrec.provenance import provenance
+from divrec.training.loop import Trainer
+
+
+def batch_function(model, part, tc, seed_offset: int = 0):
+    """Map the model's ``batch_kind`` to a deterministic batch stream over ``part``."""
+    kind = model.batch_kind
+
+    def fn(step: int):
+        g = B.step_generator(tc.seed, step + seed_offset)
+        if kind == "pairs":
+            return B.pairs(part, tc.batch_size, g)
+        if kind == "sets":
+            return B.sets(part, tc.batch_size, model.set_size, g, model.augment_sets)
+        if kind == "images":
+            return B.images(part, tc.batch_size, g)
+        raise DivrecError(f"model family '{model.family}' has unknown batch_kind '{kind}'")
+
+    return fn
+
+
+def model_params(cfg: dict, dataset: str, model_name: str, point_name: str) -> dict:
+    """The point's params, with ``image_size`` taken from the dataset when the model has one."""
+    entry = cfg["models"][model_name]
+    params = dict(find_point(cfg, model_name, point_name).params)
+    fields = get_family(entry["family"]).Params.__dataclass_fields__
+    if "image_size" in fields and "image_size" not in params:
+        params["image_size"] = dataset_config(cfg, dataset).get("image_size", 50)
+    return params
+
+
+def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split_path: str,
+                out: str, history_out: str, state_root: str | os.PathLike) -> None:
+    entry = cfg["models"][model_name]
+    tc = train_config(cfg, entry.get("train"))
+    seed_everything(tc.seed)
+    device = pick_device(cfg.get("device", "auto"))
+    params = model_params(cfg, dataset, model_name, point_name)
+    model = build_model(entry["family"], params, f"models.{model_name}.params")
+    train = load_part(split_path, "train", binary=model.binary).to(device)
+    val = load_part(split_path, "val", binary=model.binary).to(device)
+    run_cfg = {"model": model_name, "family": entry["family"], "params": params,
+               "dataset": dataset, "data": cfg["data"][dataset]}
+    trainer = Trainer(model, tc, os.path.join(state_root, dataset, model_name, point_name), device,
+                      run_config=run_cfg, desc=f"{model_name} {point_name}")
+    val_fn = batch_function(model, val, tc, 10_000_000) if val.n_classes else None
+    trainer.fit(batch_function(model, train, tc), val_fn)
+    meta = {"model": model_name, "point": point_name, "family": entry["family"],
+            "dataset": dataset,
+            "params": params, "provenance": provenance(run_cfg, tc.seed, str(device))}
+    trainer.write_history(history_out, meta)
+    trainer.export(out, meta)
+
+
+def load_checkpoint(path: str | os.PathLike, build, device="cpu"):
+    """(model in eval mode, checkpoint dict) from an exported checkpoint; ``build(family,
+    params)`` makes the model (one-shot and unconditional models have separate registries)."""
+    if not os.path.exists(path):
+        raise DivrecError(f"model checkpoint not found: {path} (train it first)")
+    ck = torch.load(path, map_location=device, weights_only=False)
+    model = build(ck["family"], ck["params"]).to(device)
+    model.load_state_dict(ck["state_dict"])
+    return model.eval(), ck
+
+
+def load_model(path: str | os.PathLike, device="cpu"):
+    return load_checkpoint(path, build_model, device)
