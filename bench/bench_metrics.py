@@ -80,6 +80,9 @@ def main() -> None:
     simclr, proto = SimCLR(SimCLRParams()).eval(), ProtoNet(ProtoNetParams()).eval()
     tasks = make_tasks(a.classes, 20, a.tasks_per_class, 44)
     images = a.classes * a.samples
+    warm = make_tasks(min(a.classes, 20), min(a.classes, 20), 1, 0)  # first calls build kernels
+    batched(simclr, proto, samples[:20], exemplars[:20], warm)
+    published(simclr, proto, samples[:20], exemplars[:20], warm, 1)
     b = batched(simclr, proto, samples, exemplars, tasks)
     p = published(simclr, proto, samples, exemplars, tasks, a.published_tasks)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, "
