@@ -1,3 +1,0 @@
-from divrec.cli import main
-
-raise SystemExit(main())

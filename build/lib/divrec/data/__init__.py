@@ -1,1 +1,0 @@
-"""Datasets: fetch + verify raw data, build splits, and serve in-memory tensors."""

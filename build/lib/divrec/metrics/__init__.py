@@ -1,1 +1,0 @@
-"""Diversity, recognizability and originality, computed in the critics' feature spaces."""

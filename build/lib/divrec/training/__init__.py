@@ -1,1 +1,0 @@
-"""The one training loop every model and critic uses."""
