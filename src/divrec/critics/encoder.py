@@ -1,10 +1,11 @@
 """The 4-block convolutional encoder shared by both critics (as published).
 
-Two exact rewrites make it cheaper without changing a single output value's meaning: max-pooling
+Two exact rewrites make it cheaper (outputs equal up to float rounding): max-pooling
 runs before the ReLU (ReLU is monotone, so max(relu(x)) = relu(max(x)), on a quarter of the
 elements), and weights and activations are kept channels-last (NHWC), the layout oneDNN and cuDNN
 convolve fastest. Measured on 1 CPU thread (batch 128, 50 px): a training step 0.89 s -> 0.58 s,
-embedding 3150 drawings 11.2 s -> 6.2 s. The critics dominate the default run's CPU time.
+embedding 3150 drawings 11.2 s -> 6.2 s. The four critics were a fifth of the default run's
+CPU time before.
 """
 
 from __future__ import annotations
