@@ -35,14 +35,7 @@ TINY = {"n_feat": 6, "dim_mults": [1, 2], "blocks": 1, "heads": 2, "dim_head": 4
 FAMILIES = {"ddpm": {}, "cfgdm": {}, "fsdm": {"set_size": 3, "context_dim": 8, "enc_width": 4}}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a shared 2-core machine the
-    OpenMP barriers made this file 10x slower (146 s vs 12 s measured)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
 
 
 # ----------------------------------------------------------------------------- schedule

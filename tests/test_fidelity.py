@@ -6,14 +6,7 @@ import torch
 
 from divrec.metrics import fidelity as F
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small matrices and nets run faster on one thread than on two contended ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
 
 
 def _feats(seed, n=300, d=16, shift=0.0, scale=1.0):

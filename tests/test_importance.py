@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from divrec.config import validate
 from divrec.errors import ConfigError, DataError
@@ -37,8 +36,7 @@ def checkpoints(tmp_path_factory):
     return split, out
 
 
-def test_checkpoint_maps_cover_every_test_exemplar(checkpoints, tmp_path):
-    torch.set_num_threads(1)
+def test_checkpoint_maps_cover_every_test_exemplar(checkpoints, tmp_path, one_thread):
     split, ck = checkpoints
     im, meta = checkpoint_maps(str(ck["cfgdm"]), str(split), n_t=2, n_noise=1, seed=0,
                                device_pref="cpu")

@@ -50,14 +50,7 @@ def _strokes(n_classes: int = 6, n_draw: int = 5, seed: int = 0) -> FewShotPart:
                        [f"c{i}" for i in range(n_classes)])
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny convs gain nothing from intra-op threads, and on a loaded 2-core machine OpenMP
-    threads waiting on each other made these tests ~10x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
 
 
 class _Killed(Exception):

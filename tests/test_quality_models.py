@@ -13,14 +13,7 @@ from divrec.quality import images as I
 from divrec.quality.registry import build
 from divrec.quality.schedule import GaussianDiffusion
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny nets run several times faster on one thread than on two contended ones."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
 
 
 TINY = {
