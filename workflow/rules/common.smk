@@ -102,7 +102,13 @@ def all_targets():
 
 # ----------------------------------------------------------- importance maps (importance.smk)
 def importance_hash(wildcards=None):
-    return config_hash(config["importance"])
+    """Rerun trigger of the maps: every setting but the figure's and the list of entries."""
+    return config_hash({k: v for k, v in config["importance"].items()
+                        if k not in ("categories", "models")})
+
+
+def importance_figure_hash(wildcards=None):
+    return config_hash(config["importance"]["categories"])
 
 
 def human_maps_input(wildcards):

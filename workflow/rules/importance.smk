@@ -34,6 +34,8 @@ rule importance_figure:
         png=report(f"{D}/figures/importance/{{model}}/{{train_point}}.png", category="Figures",
                    subcategory="Importance maps", caption="../report/importance.rst"),
         pdf=f"{D}/figures/importance/{{model}}/{{train_point}}.pdf",
+    params:
+        hash=importance_figure_hash,
     log:
         f"{RES}/logs/{{dataset}}/figures/importance/{{model}}/{{train_point}}.log",
     group:
