@@ -75,3 +75,45 @@ def test_nan_loss_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
     assert "step 4" in str(e.value) and "(step 4)" in str(e.value)
     state = torch.load(tr.state_path, weights_only=False)
     assert state["step"] == 4 and torch.isfinite(state["model"]["w"]).all()
+
+
+def test_ema_warmup_forgets_the_initialisation(tmp_path):
+    tc = TrainConfig(steps=50, ema=0.9999)
+    tr = Trainer(_model(), tc, tmp_path, torch.device("cpu"))
+    assert [tr.ema_decay(s) for s in (0, 1, 90)] == [0.1, 2 / 11, 91 / 100]
+    assert tr.ema_decay(10**6) == 0.9999
+    init = 1.0
+    for s in range(50):
+        init *= tr.ema_decay(s)
+    assert init < 1e-10  # without the warm-up: 0.9999 ** 50 = 0.995 of the average
+    plain = Trainer(_model(), TrainConfig(steps=50, ema=0.9999, ema_warmup=False), tmp_path,
+                    torch.device("cpu"))
+    assert plain.ema_decay(0) == 0.9999
+
+
+def test_export_best_writes_the_best_validation_weights(tmp_path):
+    part = _part()
+    tc = TrainConfig(steps=4, batch_size=4, lr=1e-3, log_every=1, val_every=1, val_batches=1,
+                     export="best")
+    tr = Trainer(_model(), tc, tmp_path, torch.device("cpu"))
+    losses = iter([3.0, 1.0, 2.0, 4.0])
+    snapshots = []
+
+    def val(i):
+        snapshots.append({k: v.clone() for k, v in tr.model.state_dict().items()})
+        return pairs(part, 4, step_generator(1, i))
+
+    tr._validate = lambda fn: (fn(0), next(losses))[1]
+    tr.fit(lambda s: pairs(part, tc.batch_size, step_generator(0, s)), val)
+    tr.export(tmp_path / "m.pt", {})
+    ck = torch.load(tmp_path / "m.pt", weights_only=False)
+    assert ck["exported"] == "best" and ck["best_val"] == 1.0
+    for k, v in snapshots[1].items():  # the weights validated at step 2
+        assert torch.equal(ck["state_dict"][k], v), k
+    no_val = Trainer(_model(), TrainConfig(steps=1, export="best"), tmp_path / "b",
+                     torch.device("cpu"))
+    no_val.fit(lambda s: pairs(part, 4, step_generator(0, s)))
+    from divrec.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="export 'best' needs validation"):
+        no_val.export(tmp_path / "b.pt", {})

@@ -85,6 +85,11 @@ def test_tiny_real_run_produces_tables_and_figure(tiny_run):
     maps = pd.read_parquet(results / "omniglot/importance/cfgdm/base.parquet")
     assert len(maps) == len(per_class) and (maps.ink_lift > 0).all()
     assert (results / "omniglot/figures/importance/cfgdm/base.png").stat().st_size > 1000
+    cal = pd.read_parquet(results / "omniglot/critics/calibration.parquet")
+    assert set(cal.critic) == {"protonet", "simclr"} and set(cal.part) == {"val", "test"}
+    assert cal[cal.critic == "protonet"].value.between(0, 1).all()
+    assert (cal[cal.critic == "simclr"].value > 0).all()
+    assert (cal.precision.isin(["bf16", "fp32"])).all() and (cal.train_seconds > 0).all()
 
 
 @pytest.mark.slow

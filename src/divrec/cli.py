@@ -63,6 +63,29 @@ def cmd_train_critic(args):
                  str(Path(args.results) / ".resume" / args.dataset / "critics" / args.kind))
 
 
+def cmd_reference_critics(args):
+    """Train the critics with the given (published) recipe and write the shipped folder."""
+    import pandas as pd
+
+    from divrec.critics import reference as R
+    from divrec.critics.train import train_critic
+
+    cfg = _cfg(args)
+    res, split = _paths(args)
+    R.check_dataset(args.dataset, cfg["data"][args.dataset])
+    state = Path(args.state)
+    export = state / "export"
+    for kind in args.kinds:
+        train_critic(cfg, kind, args.dataset, str(split), str(export / f"{kind}.pt"),
+                     str(export / f"{kind}_history.parquet"), str(state / kind),
+                     str(export / f"{kind}_calibration.parquet"))
+    if set(args.kinds) == set(R.KINDS):
+        table = pd.concat([pd.read_parquet(export / f"{k}_calibration.parquet")
+                           for k in R.KINDS], ignore_index=True)
+        R.write_reference({k: export / f"{k}.pt" for k in R.KINDS}, table, Path(args.out))
+        print(Path(args.out))
+
+
 def cmd_sample(args):
     from divrec.config import sample_options, split_variant
     from divrec.generate import sample_checkpoint
@@ -94,9 +117,15 @@ def cmd_evaluate(args):
     if args.config:
         st = EvalSettings(**{k: v for k, v in _cfg(args)["evaluation"].items()
                              if k in EvalSettings.__dataclass_fields__})
+    if args.critics == "reference":
+        from divrec.critics.reference import reference_critic
+
+        simclr, protonet = reference_critic("simclr"), reference_critic("protonet")
+    else:
+        simclr = args.simclr or res / "critics" / "simclr.pt"
+        protonet = args.protonet or res / "critics" / "protonet.pt"
     per_class, _, summary = evaluate_file(
-        args.samples, args.simclr or res / "critics" / "simclr.pt",
-        args.protonet or res / "critics" / "protonet.pt", st, pick_device(args.device),
+        args.samples, simclr, protonet, st, pick_device(args.device),
         dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
     out = Path(args.out or res / "user" / args.name)
     save_parquet(per_class, out / "per_class.parquet")
@@ -147,6 +176,20 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--kind", choices=["simclr", "protonet"], required=True)
     sp.set_defaults(fn=cmd_train_critic)
 
+    sp = sub.add_parser("reference-critics",
+                        help="train the reference critics (published recipe, resumable) and "
+                             "write the shipped folder with its SHA256 manifest")
+    sp.add_argument("--config", nargs="+", default=["config/config.yaml", "config/paper.yaml"])
+    sp.add_argument("--results", default="results")
+    sp.add_argument("--dataset", default="omniglot")
+    sp.add_argument("--kinds", nargs="+", choices=["protonet", "simclr"],
+                    default=["protonet", "simclr"])
+    sp.add_argument("--state", default=str(Path.home() / ".cache" / "divrec" / "reference"),
+                    help="resume state (outside the work tree; rerun to continue)")
+    sp.add_argument("--out", default=str(Path(__file__).resolve().parent / "critics" /
+                                         "reference" / "omniglot_weak"))
+    sp.set_defaults(fn=cmd_reference_critics)
+
     sp = sub.add_parser("sample", help="one-shot samples of a trained model point")
     with_config(sp)
     with_point(sp)
@@ -156,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("samples", help="npz with samples [C, N, H, W] and exemplars [C, H, W]")
     sp.add_argument("--name", default="my_model")
     sp.add_argument("--dataset", default="omniglot", help="whose critics and humans to compare to")
+    sp.add_argument("--critics", choices=["run", "reference"], default="run",
+                    help="run: the critics of --results (or --simclr/--protonet); reference: "
+                         "the shipped reference critics (comparable across users)")
     sp.add_argument("--simclr")
     sp.add_argument("--protonet")
     sp.add_argument("--out")

@@ -95,8 +95,16 @@ class TrainConfig:
     log_every: int = 10
     val_every: int = 200
     val_batches: int = 4
-    lr_decay: str = "none"
+    lr_decay: str = "none"  # none | linear | cosine | step | plateau (training/schedule.py)
+    lr_warmup: int = 0
+    lr_step: int | None = None
+    lr_gamma: float = 0.5
+    lr_patience: int = 10
+    lr_floor: float = 0.0  # linear/cosine end at this fraction of the initial lr
     ema: float | None = None
+    ema_warmup: bool = True  # decay min(ema, (1 + s) / (10 + s)) at update s
+    export: str = "last"  # last (EMA if enabled, else final weights) | best (best validation)
+    precision: str = "auto"  # auto | bf16 | fp32 (device.resolve_precision)
     seed: int = 0
 
     @classmethod
@@ -231,4 +239,7 @@ def find_point(cfg: dict, model: str, point: str) -> SweepPoint:
 
 
 def train_config(cfg: dict, section: dict | None) -> TrainConfig:
-    return TrainConfig.from_sections(cfg.get("training"), section, seed=cfg.get("seed", 0))
+    """The loop's settings: the top-level ``precision``, then ``training:``, then the entry's
+    ``train:`` (later wins)."""
+    top = {"precision": cfg["precision"]} if "precision" in cfg else None
+    return TrainConfig.from_sections(top, cfg.get("training"), section, seed=cfg.get("seed", 0))

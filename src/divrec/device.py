@@ -52,9 +52,52 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def autocast(device: torch.device):
-    """bf16 autocast on CUDA (no loss scaler needed), a no-op elsewhere."""
-    enabled = device.type == "cuda"
+#: CPU flags with native bf16 arithmetic: AVX512-BF16 (Intel Cooper Lake+, AMD Zen 4+) and AMX
+#: (Intel Sapphire Rapids+). Without them oneDNN emulates bf16, which is slower than fp32.
+BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def cpu_bf16_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> list[str]:
+    """The native-bf16 flags this CPU reports (Linux; empty where /proc/cpuinfo is absent)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return []
+    flags: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+            break
+    return [f for f in BF16_CPU_FLAGS if f in flags]
+
+
+def resolve_precision(preference: str, device: torch.device) -> str:
+    """``auto``: bf16 on a CUDA device that supports it and on a CPU with native bf16, else fp32.
+
+    ``bf16`` is honoured everywhere (on a CPU without native bf16 it is emulated and slow, said
+    once in the log); ``fp32`` turns autocast off."""
+    if preference not in PRECISIONS:
+        raise ValueError(f"precision '{preference}' is not one of {PRECISIONS}")
+    if preference != "auto":
+        if preference == "bf16" and device.type == "cpu" and not cpu_bf16_flags():
+            log.warning("precision bf16 on a CPU without %s: emulated, likely slower than fp32",
+                        "/".join(BF16_CPU_FLAGS))
+        return preference
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    if device.type == "cpu":
+        return "bf16" if cpu_bf16_flags() else "fp32"
+    return "fp32"
+
+
+def autocast(device: torch.device, precision: str = "bf16"):
+    """bf16 autocast on CPU and CUDA alike (one path: CPU CI exercises what GPU runs use).
+
+    Autocast keeps losses, softmax/log-softmax, norms and reductions in fp32 (torch's autocast op
+    lists on both device types); optimizer state and master weights are never cast. ``precision``
+    is the resolved value (``resolve_precision``): ``fp32`` disables it."""
+    enabled = precision == "bf16" and device.type in ("cpu", "cuda")
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 

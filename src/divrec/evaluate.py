@@ -17,7 +17,7 @@ import torch
 from divrec.critics.fast_encoder import FusedEncoder
 from divrec.critics.train import load_critic
 from divrec.data.preprocess import evaluation_view
-from divrec.device import autocast
+from divrec.device import autocast, resolve_precision
 from divrec.metrics.bootstrap import bootstrap_ci
 from divrec.metrics.diversity import diversity
 from divrec.metrics.originality import originality
@@ -37,15 +37,17 @@ class EvalSettings:
     distance: str = "l2"
     sample_batch: int = 500
     image_size: int = 50
+    precision: str = "fp32"
 
 
 @torch.no_grad()
-def embed(fn, x: np.ndarray, device, image_size: int, batch: int = 256) -> torch.Tensor:
+def embed(fn, x: np.ndarray, device, image_size: int, batch: int = 256,
+          precision: str = "fp32") -> torch.Tensor:
     """Post-process uint8 images [M, H, W] and embed them in batches -> [M, D] on CPU."""
     out = []
     for i in range(0, len(x), batch):
         v = evaluation_view(x[i:i + batch], image_size).to(device)
-        with autocast(device):
+        with autocast(device, precision):
             out.append(fn(v).float().cpu())
     return torch.cat(out)
 
@@ -55,9 +57,13 @@ class Critics:
     their fused inference form (``critics.fast_encoder``: same outputs, 3-4x faster), in
     64-image batches whose first-block activations stay in cache."""
 
-    def __init__(self, simclr, protonet, device: torch.device | str = "cpu"):
-        """``simclr``/``protonet``: checkpoint paths, or critic modules already in memory."""
+    def __init__(self, simclr, protonet, device: torch.device | str = "cpu",
+                 precision: str = "fp32"):
+        """``simclr``/``protonet``: checkpoint paths, or critic modules already in memory.
+        ``precision``: fp32 by default so that scores do not depend on whether a machine has
+        bf16 (``evaluation.precision`` may ask for bf16/auto, as a GPU user would)."""
         self.device = torch.device(device)
+        self.precision = resolve_precision(precision, self.device)
         self.simclr, self.protonet = (
             load_critic(c, self.device) if isinstance(c, str | os.PathLike) else c.eval()
             for c in (simclr, protonet))
@@ -68,10 +74,10 @@ class Critics:
         self._batch = 64 if cpu else 256
 
     def features(self, x, image_size=50):
-        return embed(self._simclr, x, self.device, image_size, self._batch)
+        return embed(self._simclr, x, self.device, image_size, self._batch, self.precision)
 
     def metric(self, x, image_size=50):
-        return embed(self._protonet, x, self.device, image_size, self._batch)
+        return embed(self._protonet, x, self.device, image_size, self._batch, self.precision)
 
 
 def score(ss: SampleSet, critics: Critics, st: EvalSettings):
@@ -127,7 +133,7 @@ def evaluate_file(samples_path: str | os.PathLike, simclr: str, protonet: str, s
     from divrec.samples import load_samples
 
     ss = load_samples(samples_path)
-    per_class, per_sample = score(ss, Critics(simclr, protonet, device), st)
+    per_class, per_sample = score(ss, Critics(simclr, protonet, device, st.precision), st)
     for df in (per_class, per_sample):
         for key, val in reversed(ids.items()):
             df.insert(0, key, val if not isinstance(val, dict) else json.dumps(val))

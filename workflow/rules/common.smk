@@ -34,6 +34,7 @@ def model_hash(wildcards):
 
 def critic_hash(wildcards):
     return config_hash({"critic": config["critics"][wildcards.kind],
+                        "precision": config.get("precision", "auto"),
                         "data": config["data"][wildcards.dataset],
                         "training": config.get("training"), "seed": config["seed"]})
 
@@ -95,6 +96,7 @@ def all_targets():
     per_point = [p for ds in DATASETS for p in point_summaries(ds)]
     return per_point + [f"{RES}/{ds}/{f}" for ds in DATASETS
             for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf",
+                      "critics/calibration.parquet",
                       "diverse/summary.parquet", "diverse/downstream.parquet")] + [
         t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)] + [
         t for ds in DATASETS for t in importance_paths(config, POINTS, RES, ds)]

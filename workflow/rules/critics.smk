@@ -1,21 +1,57 @@
-rule train_critic:
-    """SimCLR (diversity) or ProtoNet (recognizability), trained on the dataset's train split."""
+if config["critics"].get("source", "train") == "reference":
+
+    rule reference_critic:
+        """The shipped reference critic (divrec.critics.reference), checked against its SHA256
+        manifest, with its calibration measured on this run's split."""
+        input:
+            split_file,
+        output:
+            model=f"{D}/critics/{{kind}}.pt",
+            calibration=f"{D}/critics/{{kind}}_calibration.parquet",
+        log:
+            f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
+        threads: 2
+        resources:
+            mem_mb=4000,
+        script:
+            "../scripts/reference_critic.py"
+
+else:
+
+    rule train_critic:
+        """SimCLR (diversity) or ProtoNet (recognizability), trained on the dataset's train
+        split; writes its calibration table (critics/calibration.py) beside it."""
+        input:
+            split_file,
+        output:
+            model=f"{D}/critics/{{kind}}.pt",
+            history=f"{D}/critics/{{kind}}_history.parquet",
+            calibration=f"{D}/critics/{{kind}}_calibration.parquet",
+        params:
+            hash=critic_hash,
+            state_dir=lambda w: f"{RESUME}/{w.dataset}/critics/{w.kind}",
+        log:
+            f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
+        benchmark:
+            f"{RES}/benchmarks/{{dataset}}/critics/{{kind}}.tsv"
+        threads: 2
+        resources:
+            gpu=1,
+            mem_mb=6000,
+            runtime=240,
+        script:
+            "../scripts/train_critic.py"
+
+
+rule critic_calibration:
+    """Both critics' calibration (ProtoNet accuracy, SimCLR NT-Xent) beside the published."""
     input:
-        split_file,
+        expand(f"{D}/critics/{{kind}}_calibration.parquet", kind=["protonet", "simclr"],
+               allow_missing=True),
     output:
-        model=f"{D}/critics/{{kind}}.pt",
-        history=f"{D}/critics/{{kind}}_history.parquet",
-    params:
-        hash=critic_hash,
-        state_dir=lambda w: f"{RESUME}/{w.dataset}/critics/{w.kind}",
+        report(f"{D}/critics/calibration.parquet", category="Tables",
+               caption="../report/calibration.rst"),
     log:
-        f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
-    benchmark:
-        f"{RES}/benchmarks/{{dataset}}/critics/{{kind}}.tsv"
-    threads: 2
-    resources:
-        gpu=1,
-        mem_mb=6000,
-        runtime=240,
+        f"{RES}/logs/{{dataset}}/critics/calibration.log",
     script:
-        "../scripts/train_critic.py"
+        "../scripts/critic_calibration.py"

@@ -25,8 +25,6 @@ class ProtoNetParams:
     metric_dim: int = 128
     k_way: int = 60
     n_query: int = 5
-    lr_step: int | None = None
-    lr_gamma: float = 0.5
     image_size: int = 50
 
 
@@ -78,9 +76,6 @@ class ProtoNet(nn.Module):
 
     def train_step(self, batch, opts, step, tc):
         opt = opts["main"]
-        if self.p.lr_step and step > 0 and step % self.p.lr_step == 0:
-            for group in opt.param_groups:
-                group["lr"] *= self.p.lr_gamma
         opt.zero_grad(set_to_none=True)
         out = self.loss(batch)
         out["loss"].backward()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import torch
 
@@ -24,8 +25,11 @@ def build_critic(kind: str, params: dict):
 
 
 def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
-                 history_out: str, state_dir: str | os.PathLike) -> None:
-    """Critics see what every metric feeds them: images at the evaluation size, binarised."""
+                 history_out: str, state_dir: str | os.PathLike,
+                 calibration_out: str | None = None) -> None:
+    """Critics see what every metric feeds them: images at the evaluation size, binarised.
+    ``calibration_out``: the critic's calibration table (critics/calibration.py), measured on
+    the validation and test classes of the split."""
     section = dict(cfg["critics"][kind])
     tc = train_config(cfg, section.pop("train", None))
     size = section["image_size"] = cfg["evaluation"]["image_size"]
@@ -51,11 +55,24 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
     run_cfg = {"kind": kind, "params": section, "dataset": dataset,
                "data": cfg["data"][dataset]}
     trainer = Trainer(model, tc, state_dir, device, run_config=run_cfg, desc=f"critic {kind}")
+    start = time.perf_counter()
     trainer.fit(batch_fn, val_fn)
+    seconds = time.perf_counter() - start
     meta = {"kind": kind, "params": section, "dataset": dataset,
             "provenance": provenance(run_cfg, tc.seed, str(device))}
     trainer.write_history(history_out, meta)
     trainer.export(out, meta)
+    if calibration_out:
+        from divrec.critics.calibration import calibration_table
+        from divrec.io import save_parquet
+
+        test = load_part(split_path, "test", size=size).to(device)
+        info = {"dataset": dataset, "steps": tc.steps, "train_seconds": round(seconds, 1),
+                "resumed_from": trainer.resumed_from, "precision": trainer.precision,
+                "device": str(device), "threads": torch.get_num_threads()}
+        table = calibration_table(kind, trainer.model.eval(), {"val": val, "test": test},
+                                  cfg["evaluation"], info)
+        save_parquet(table, calibration_out, trainer._meta(meta))
 
 
 def load_critic(path: str | os.PathLike, device: torch.device | str = "cpu"):

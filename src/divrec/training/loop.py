@@ -16,9 +16,8 @@ import logging
 import math
 import os
 import sys
-import warnings
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -26,10 +25,11 @@ import torch
 from tqdm.auto import tqdm
 
 from divrec.config import TrainConfig
-from divrec.device import autocast
-from divrec.errors import TrainingDiverged
+from divrec.device import autocast, resolve_precision
+from divrec.errors import ConfigError, TrainingDiverged
 from divrec.io import save_parquet, save_torch
 from divrec.provenance import config_hash
+from divrec.training.schedule import LRSchedule
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,15 @@ def _scalar(v) -> float:
     return float(v.detach().float().mean()) if isinstance(v, torch.Tensor) else float(v)
 
 
-def _lr_lambda(tc: TrainConfig) -> Callable[[int], float]:
-    if tc.lr_decay == "linear":
-        return lambda s: max(0.0, 1.0 - s / tc.steps)
-    if tc.lr_decay == "cosine":
-        return lambda s: 0.5 * (1.0 + math.cos(math.pi * min(s, tc.steps) / tc.steps))
-    return lambda s: 1.0
+#: settings that never change what a run computes: a resumed run may differ in them
+_BOOKKEEPING = ("checkpoint_every", "log_every")
+
+
+def _changed(tc: TrainConfig) -> dict:
+    """The settings that differ from the defaults: a new setting added to ``TrainConfig`` with a
+    neutral default leaves the hash of every existing run, so its resume state stays valid."""
+    return {f.name: getattr(tc, f.name) for f in fields(tc)
+            if f.name not in _BOOKKEEPING and getattr(tc, f.name) != f.default}
 
 
 class Trainer:
@@ -52,15 +55,17 @@ class Trainer:
     def __init__(self, model, tc: TrainConfig, state_dir: str | os.PathLike, device: torch.device,
                  run_config: dict | None = None, desc: str = "train"):
         self.model, self.tc, self.device, self.desc = model.to(device), tc, device, desc
-        self.run_hash = config_hash({"train": asdict(tc), "run": run_config})
+        self.run_hash = config_hash({"train": _changed(tc), "run": run_config})
         self.state_path = Path(state_dir) / f"state-{self.run_hash}.pt"
+        self.precision = resolve_precision(tc.precision, device)
         self.opts = model.configure_optimizers(tc)
-        self.scheds = {k: torch.optim.lr_scheduler.LambdaLR(o, _lr_lambda(tc))
-                       for k, o in self.opts.items()}
+        self.schedule = LRSchedule(tc)
+        self.schedule.apply(self.opts, 0)  # records each group's initial_lr
         self.ema = copy.deepcopy(model).eval().requires_grad_(False) if tc.ema else None
         self.step, self.history, self.best_val, self.best_state = 0, [], math.inf, None
         self.last_saved_step = 0
         self._maybe_resume()
+        self.resumed_from = self.step  # > 0: this process continued a killed run
 
     # ------------------------------------------------------------------ checkpointing
     def _state(self) -> dict:
@@ -69,7 +74,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
             "opts": {k: o.state_dict() for k, o in self.opts.items()},
-            "scheds": {k: s.state_dict() for k, s in self.scheds.items()},
+            "schedule": self.schedule.state_dict(),
             "history": self.history,
             "best_val": self.best_val,
             "best_state": self.best_state,
@@ -91,8 +96,7 @@ class Trainer:
             self.ema.load_state_dict(st["ema"])
         for k, o in self.opts.items():
             o.load_state_dict(st["opts"][k])
-        for k, s in self.scheds.items():
-            s.load_state_dict(st["scheds"][k])
+        self.schedule.load_state_dict(st["schedule"])
         self.step, self.history = st["step"], st["history"]
         self.best_val, self.best_state = st["best_val"], st["best_state"]
         torch.set_rng_state(st["rng"].cpu())
@@ -102,10 +106,20 @@ class Trainer:
         log.info("resumed %s from %s at step %d", self.desc, self.state_path, self.step)
 
     # ------------------------------------------------------------------ the loop
+    def ema_decay(self, updates: int) -> float:
+        """The EMA decay at update ``updates`` (0-based). With the warm-up the initialisation's
+        weight in the average after S updates is prod_s (1+s)/(10+s) = 9! S! / (S+9)! (below
+        1e-10 after 50 updates) instead of ema**S (0.9999**5000 = 61 % for a 5000-step run), and
+        the average spans ~ (10+s)/9 recent steps until that reaches 1 / (1 - ema)."""
+        if not self.tc.ema_warmup:
+            return self.tc.ema
+        return min(self.tc.ema, (1 + updates) / (10 + updates))
+
     def _update_ema(self) -> None:
+        decay = self.ema_decay(self.step)
         with torch.no_grad():
             for pe, p in zip(self.ema.parameters(), self.model.parameters()):
-                pe.lerp_(p, 1.0 - self.tc.ema)
+                pe.lerp_(p, 1.0 - decay)
             for be, b in zip(self.ema.buffers(), self.model.buffers()):
                 be.copy_(b)
 
@@ -121,7 +135,7 @@ class Trainer:
     def _validate(self, val_fn: Callable[[int], object]) -> float:
         self.model.eval()
         losses = []
-        with autocast(self.device):
+        with autocast(self.device, self.precision):
             for i in range(self.tc.val_batches):
                 losses.append(_scalar(self.model.val_step(val_fn(i))["loss"]))
         self.model.train()
@@ -137,22 +151,20 @@ class Trainer:
                    disable=os.environ.get("DIVREC_NO_PROGRESS") == "1")
         while self.step < tc.steps:
             batch = batch_fn(self.step)
-            with autocast(self.device):
+            lr_factor = self.schedule.apply(self.opts, self.step)
+            with autocast(self.device, self.precision):
                 out = self.model.train_step(batch, self.opts, self.step, tc)
             metrics = {k: _scalar(v) for k, v in out.items()}
             self._check_finite(metrics)
-            with warnings.catch_warnings():  # GANs skip some optimizers on some steps by design
-                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
-                for s in self.scheds.values():
-                    s.step()
             if self.ema is not None:
                 self._update_ema()
             self.step += 1
             bar.update(1)
             if self.step % tc.log_every == 0 or self.step == tc.steps:
-                row = {"step": self.step, **metrics}
+                row = {"step": self.step, "lr_factor": lr_factor, **metrics}
                 if val_fn is not None and (self.step % tc.val_every == 0 or self.step == tc.steps):
                     row["val_loss"] = self._validate(val_fn)
+                    self.schedule.observe(row["val_loss"])
                     if row["val_loss"] < self.best_val:
                         self.best_val = row["val_loss"]
                         self.best_state = {k: v.detach().clone()
@@ -169,14 +181,32 @@ class Trainer:
         """The weights used for sampling: EMA when enabled, else the final weights."""
         return self.ema if self.ema is not None else self.model
 
+    def exported_state(self) -> dict:
+        """``export: best``: the weights of the lowest validation loss (the published VAEs sample
+        from them), else the sampling model's."""
+        if self.tc.export == "best":
+            if self.best_state is None:
+                raise ConfigError("export 'best' needs validation: no validation loss was logged "
+                                 "(no validation classes, or val_every > steps)")
+            return self.best_state
+        return self.sampling_model().state_dict()
+
+    def _meta(self, meta: dict) -> dict:
+        """``meta`` with the precision the run used, also inside its provenance record."""
+        out = {**meta, "precision": self.precision}
+        if isinstance(meta.get("provenance"), dict):
+            out["provenance"] = {**meta["provenance"], "precision": self.precision}
+        return out
+
     def export(self, path: str | os.PathLike, meta: dict) -> None:
         save_torch({
-            **meta,
+            **self._meta(meta),
             "step": self.step,
-            "state_dict": self.sampling_model().state_dict(),
+            "state_dict": self.exported_state(),
+            "exported": self.tc.export,
             "best_state_dict": self.best_state,
             "best_val": self.best_val,
         }, path)
 
     def write_history(self, path: str | os.PathLike, meta: dict) -> None:
-        save_parquet(pd.DataFrame(self.history), path, metadata=meta)
+        save_parquet(pd.DataFrame(self.history), path, metadata=self._meta(meta))

@@ -1,0 +1,129 @@
+"""fp32 vs bf16 autocast: one training step of every family and both critics, side by side.
+
+    python bench/bench_precision.py [--config config/config.yaml] [--paper config/paper.yaml]
+        [--rounds 3] [--threads 2] [--only protonet simclr vae_stn dcgan ...]
+        [--sizes default published]
+
+For each one-shot model entry (its first sweep point), each quality model (DCGAN/DDPM/DDGAN, at
+the config's quality image size; CIFAR-10's 3 channels at the published size) and each critic,
+at the default config's size and at the published size (``--paper`` merged over the default),
+the script builds the
+model, draws batches of the model's own kind from random drawings (cost does not depend on pixel
+values), warms both precisions up, then alternates fp32 and bf16 steps ``--rounds`` times in this
+one process (these machines are noisy; alternating puts both under the same load) and prints the
+median images/s of each and their ratio. "Images" are what one step consumes: a batch of pairs or
+images, sets x set size, a ProtoNet episode's supports + queries, SimCLR's batch (before its two
+views). The step is the Trainer's: ``model.train_step`` under ``divrec.device.autocast``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+from bench_oneshot_cost import random_part
+
+from divrec.config import load_config, model_points, split_variant, train_config
+from divrec.critics.protonet import episode
+from divrec.critics.train import build_critic
+from divrec.data.batches import images, step_generator
+from divrec.device import autocast, cpu_bf16_flags
+from divrec.models.registry import build_model
+from divrec.quality.registry import build as build_quality
+from divrec.training.run import batch_function, model_params
+
+
+def oneshot(cfg: dict, name: str):
+    entry = cfg["models"][name]
+    dataset = entry.get("datasets", ["omniglot"])[0]
+    point = next(p.name for d, m, p in model_points(cfg) if m == name and d == dataset)
+    params = model_params(cfg, dataset, name, split_variant(point)[0])
+    model = build_model(entry["family"], params)
+    tc = train_config(cfg, entry.get("train"))
+    per_step = tc.batch_size * getattr(model, "set_size", 1)
+    return model, tc, batch_function(model, random_part(params.get("image_size", 50)), tc), per_step
+
+
+def quality(cfg: dict, name: str):
+    q = cfg["quality"]
+    entry = q["models"][name]
+    channels = 3 if "cifar10" in q["datasets"] else 1
+    params = {"image_size": q["image_size"], "channels": channels, **(entry.get("params") or {})}
+    model = build_quality(entry["family"], params)
+    tc = train_config(cfg, entry.get("train"))
+    x = torch.rand(tc.batch_size, channels, q["image_size"], q["image_size"],
+                   generator=torch.Generator().manual_seed(0)) * 2 - 1
+    return model, tc, lambda s: x, tc.batch_size
+
+
+def critic(cfg: dict, kind: str):
+    section = copy.deepcopy(cfg["critics"][kind])
+    tc = train_config(cfg, section.pop("train", None))
+    section["image_size"] = cfg["evaluation"]["image_size"]
+    model = build_critic(kind, section)
+    part = random_part(section["image_size"], classes=max(200, model.p.__dict__.get("k_way", 0)))
+    if kind == "protonet":
+        k, q = model.p.k_way, model.p.n_query
+        return model, tc, lambda s: episode(part, k, q, step_generator(0, s)), k * (1 + q)
+    return (model, tc, lambda s: (images(part, tc.batch_size, step_generator(0, s)),
+                                  step_generator(1, s)), tc.batch_size)
+
+
+def time_steps(model, tc, batch, precision: str, step: int) -> float:
+    opts = model.configure_optimizers(tc)
+    b = batch(step)
+    t0 = time.perf_counter()
+    with autocast(torch.device("cpu"), precision):
+        model.train_step(b, opts, step, tc)
+    return time.perf_counter() - t0
+
+
+def compare(build, cfg, name, rounds: int) -> dict:
+    torch.manual_seed(0)
+    model, tc, batch, per_step = build(cfg, name)
+    model.train()
+    seconds = {"fp32": [], "bf16": []}
+    for p in seconds:  # warm-up: first oneDNN calls of each precision build their kernels
+        time_steps(model, tc, batch, p, 0)
+    for r in range(rounds):
+        for p in (("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32")):
+            seconds[p].append(time_steps(model, tc, batch, p, r + 1))
+    ips = {p: per_step / statistics.median(s) for p, s in seconds.items()}
+    return {"name": name, "images_per_step": per_step, **ips, "ratio": ips["bf16"] / ips["fp32"]}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--config", default="config/config.yaml")
+    ap.add_argument("--paper", default="config/paper.yaml")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--only", nargs="*", default=None, help="entry or critic names")
+    ap.add_argument("--sizes", nargs="+", default=["default", "published"])
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    base = load_config(a.config)
+    paper = load_config(a.config, a.paper)
+    print(f"{a.threads} threads, CPU bf16 flags: {cpu_bf16_flags() or 'none'}, "
+          f"median of {a.rounds} alternating steps")
+    print(f"{'size':9} {'what':9} {'img/step':>8} {'fp32 img/s':>10} {'bf16 img/s':>10} "
+          f"{'bf16/fp32':>9}")
+    for size in a.sizes:
+        cfg = base if size == "default" else paper
+        jobs = [(critic, k) for k in ("protonet", "simclr")]
+        jobs += [(oneshot, m) for m in cfg["models"] if m in base["models"]]
+        jobs += [(quality, m) for m in cfg["quality"]["models"]]  # printed as q.<name>
+        for build, name in jobs:
+            label = f"q.{name}" if build is quality else name
+            if a.only and name not in a.only and label not in a.only:
+                continue
+            r = compare(build, cfg, name, a.rounds)
+            print(f"{size:9} {label:9} {r['images_per_step']:8d} {r['fp32']:10.1f} "
+                  f"{r['bf16']:10.1f} {r['ratio']:9.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

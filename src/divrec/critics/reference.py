@@ -1,0 +1,110 @@
+"""Reference critics: trained once with the published recipe, shipped with divrec, checksummed.
+
+Why: every score is measured in the feature spaces of two trained networks, so two users who
+train their own critics get scores that are not comparable. Scores from the shipped critics are,
+the way FID is comparable because everyone uses the same Inception weights.
+
+Layout (package data, ``src/divrec/critics/reference/<name>/``): ``simclr.pt`` and
+``protonet.pt`` (weights, params, provenance, precision), ``calibration.csv`` (what
+``critics.calibration`` measured on the split they were trained on), ``SHA256SUMS`` over the
+weight files. ``python -m divrec reference-critics`` trains them (resumable: the training state
+lives in ``--state``, outside the package) and writes this folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import torch
+
+from divrec.errors import DataError
+
+ROOT = Path(__file__).resolve().parent / "reference"
+#: the split every reference critic was trained on; using them elsewhere is refused
+DEFAULT = "omniglot_weak"
+KINDS = ("simclr", "protonet")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def manifest(folder: Path) -> dict[str, str]:
+    sums = folder / "SHA256SUMS"
+    if not sums.exists():
+        raise DataError(f"no reference critics at {folder} (missing {sums.name}); train them with "
+                        "`python -m divrec reference-critics` or set critics.source: train")
+    out = {}
+    for line in sums.read_text().splitlines():
+        if line.strip():
+            digest, name = line.split(maxsplit=1)
+            out[name.strip().lstrip("*")] = digest
+    return out
+
+
+def reference_critic(kind: str, name: str = DEFAULT) -> Path:
+    """Path of a shipped critic after checking its SHA256 against the manifest."""
+    folder = ROOT / name
+    sums = manifest(folder)
+    path = folder / f"{kind}.pt"
+    if f"{kind}.pt" not in sums or not path.exists():
+        raise DataError(f"reference critic {path} is not shipped (manifest {folder}/SHA256SUMS)")
+    got = _sha256(path)
+    if got != sums[f"{kind}.pt"]:
+        raise DataError(f"reference critic {path}: SHA256 {got[:12]}... does not match the "
+                        f"manifest ({sums[f'{kind}.pt'][:12]}...); restore it with git checkout")
+    return path
+
+
+def check_dataset(dataset: str, data_cfg: dict, name: str = DEFAULT) -> None:
+    """Reference critics are for the data they were trained on (Omniglot, weak split, 50 px)."""
+    if name == DEFAULT and (dataset != "omniglot" or data_cfg.get("split", "weak") != "weak"):
+        raise DataError(f"reference critics '{name}' were trained on Omniglot's weak split; "
+                        f"dataset '{dataset}' needs critics.source: train")
+
+
+def write_reference(checkpoints: dict[str, str | os.PathLike], calibration, out: Path) -> None:
+    """Copy the exported critics without training-only state, plus calibration and SHA256SUMS."""
+    from divrec.io import save_torch
+
+    out.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for kind, src in checkpoints.items():
+        ck = torch.load(src, map_location="cpu", weights_only=False)
+        keep = {k: ck[k] for k in ("kind", "params", "dataset", "precision", "step",
+                                   "provenance") if k in ck}
+        keep["state_dict"] = {k: v.float() if v.is_floating_point() else v
+                              for k, v in ck["state_dict"].items()}
+        save_torch(keep, out / f"{kind}.pt")
+        lines.append(f"{_sha256(out / f'{kind}.pt')}  {kind}.pt")
+    calibration.to_csv(out / "calibration.csv", index=False)
+    (out / "SHA256SUMS").write_text("\n".join(sorted(lines)) + "\n")
+
+
+def install_reference(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
+                      calibration_out: str) -> None:
+    """Body of the ``reference_critic`` rule: verified copy + calibration on this split."""
+    from divrec.critics.calibration import calibration_table
+    from divrec.critics.train import load_critic
+    from divrec.data.splits import load_part
+    from divrec.io import atomic_path, save_parquet
+
+    check_dataset(dataset, cfg["data"][dataset])
+    src = reference_critic(kind)
+    with atomic_path(out) as tmp:
+        Path(tmp).write_bytes(src.read_bytes())
+    model = load_critic(out)
+    size = cfg["evaluation"]["image_size"]
+    parts = {p: load_part(split_path, p, size=size) for p in ("val", "test")}
+    ck = torch.load(out, map_location="cpu", weights_only=False)
+    info = {"dataset": dataset, "steps": ck.get("step"), "train_seconds": None,
+            "resumed_from": None, "precision": ck.get("precision"), "device": "reference",
+            "threads": None}
+    table = calibration_table(kind, model, parts, cfg["evaluation"], info)
+    save_parquet(table, calibration_out, {"reference": str(src), "sha256": _sha256(src)})
