@@ -176,3 +176,13 @@ def test_cifar_tarball_that_is_not_the_official_one_fails_clearly(tmp_path):
     assert res.returncode != 0
     assert "md5 mismatch" in (res.stdout + res.stderr).lower()
     assert not target.exists()
+
+
+def test_reference_critics_replace_critic_training_in_the_plan(tmp_path):
+    over = tmp_path / "ref.yaml"
+    over.write_text("critics: {source: reference}\nmodels: {ddpm: {datasets: [omniglot]},"
+                    " cfgdm: {datasets: [omniglot]}}\n")
+    out = smk("-n", results=tmp_path, configs=[*CONFIGS, str(over)]).stdout
+    jobs = {line.split()[0] for line in out.splitlines() if len(line.split()) == 2
+            and line.split()[1].isdigit()}
+    assert {"reference_critic", "critic_calibration"} <= jobs and "train_critic" not in jobs

@@ -1,4 +1,8 @@
 if config["critics"].get("source", "train") == "reference":
+    from divrec.critics.reference import check_dataset
+
+    for _ds in DATASETS:  # refuse at planning time, not after the other datasets' jobs ran
+        check_dataset(_ds, config["data"][_ds])
 
     rule reference_critic:
         """The shipped reference critic (divrec.critics.reference), checked against its SHA256

@@ -70,8 +70,10 @@ def simclr_ntxent(model, part: FewShotPart, batch: int = NTXENT_BATCH, n_batches
 
 def calibration_table(kind: str, model, parts: dict[str, FewShotPart], evaluation: dict,
                       train_info: dict) -> pd.DataFrame:
-    """One row per measured quantity: kind, quantity, part, value, CI, published value."""
+    """One row per measured quantity: kind, quantity, part, value, CI, published value (Omniglot
+    test classes only: the published critics were measured there)."""
     rows = []
+    omniglot = train_info.get("dataset", "omniglot") == "omniglot"
     if kind == "protonet":
         critics = Critics(model, model, next(model.parameters()).device)
         for name, part in parts.items():
@@ -81,7 +83,8 @@ def calibration_table(kind: str, model, parts: dict[str, FewShotPart], evaluatio
                                   evaluation["tasks_per_class"], evaluation["task_seed"])
             rows.append({"quantity": f"{r['k_way']}-way one-shot accuracy", "part": name,
                          "value": r["acc"], "lo": r["acc_lo"], "hi": r["acc_hi"],
-                         "published": PUBLISHED["protonet_test_acc"] if name == "test" else None})
+                         "published": (PUBLISHED["protonet_test_acc"]
+                                       if name == "test" and omniglot else None)})
     else:
         for name, part in parts.items():
             if part.n_classes < 1:
@@ -90,7 +93,8 @@ def calibration_table(kind: str, model, parts: dict[str, FewShotPart], evaluatio
             rows.append({"quantity": f"NT-Xent at batch {r['batch']} (chance {r['chance']:.2f})",
                          "part": name, "value": r["ntxent"], "lo": None, "hi": None,
                          "published": (PUBLISHED["simclr_test_ntxent_448"]
-                                       if name == "test" and r["batch"] == NTXENT_BATCH else None)})
+                                       if name == "test" and omniglot and r["batch"] == NTXENT_BATCH
+                                       else None)})
     df = pd.DataFrame(rows)
     df.insert(0, "critic", kind)
     for key, val in train_info.items():
