@@ -96,7 +96,7 @@ def all_targets():
     per_point = [p for ds in DATASETS for p in point_summaries(ds)]
     return per_point + [f"{RES}/{ds}/{f}" for ds in DATASETS
             for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf",
-                      "critics/calibration.parquet",
+                      "critics/calibration.parquet", "claims.parquet",
                       "diverse/summary.parquet", "diverse/downstream.parquet")] + [
         t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)] + [
         t for ds in DATASETS for t in importance_paths(config, POINTS, RES, ds)]

@@ -1,3 +1,8 @@
+from functools import partial
+
+from divrec.plots.targets import per_sample_paths
+
+
 rule metrics:
     """Diversity, recognizability, originality of one samples file (per class, per sample,
     summary with bootstrap CIs)."""
@@ -36,3 +41,20 @@ rule aggregate:
         "evaluation"
     script:
         "../scripts/aggregate.py"
+
+
+rule claims:
+    """Each published qualitative finding (spec section 6) as a statistic with a paired
+    bootstrap CI over test classes and a verdict (divrec.claims)."""
+    input:
+        partial(per_sample_paths, POINTS, RES),
+    output:
+        report(f"{D}/claims.parquet", category="Tables", caption="../report/claims.rst"),
+    params:
+        hash=eval_hash,
+    log:
+        f"{RES}/logs/{{dataset}}/claims.log",
+    group:
+        "evaluation"
+    script:
+        "../scripts/claims.py"
