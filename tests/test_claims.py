@@ -62,7 +62,8 @@ def test_paper_like_tables_give_the_paper_verdicts():
     assert t.loc["guidance:cfgdm:originality_range", "verdict"] == "holds"  # sd 5 -> 2
     assert t.loc["human_curve_above", "verdict"] == "holds"
     assert t.loc["diffusion_closer", "verdict"] == "does not hold"  # VAE-NS is closer
-    assert (t.lo <= t.hi).all()
+    measured = t.dropna(subset=["lo"])
+    assert len(measured) == 8 and (measured.lo <= measured.hi).all()
 
 
 def test_a_monotone_beta_sweep_is_not_an_inverted_u():
