@@ -89,6 +89,9 @@ def test_tiny_real_run_produces_tables_and_figure(tiny_run):
     assert set(cal.critic) == {"protonet", "simclr"} and set(cal.part) == {"val", "test"}
     assert cal[cal.critic == "protonet"].value.between(0, 1).all()
     assert (cal[cal.critic == "simclr"].value > 0).all()
+    claims = pd.read_parquet(results / "omniglot/claims.parquet")
+    assert {"gan_vs_vae_diversity", "vae_ns_closest", "human_curve_above"} <= set(claims.claim)
+    assert set(claims.verdict) <= {"holds", "does not hold", "inconclusive", "not enough points"}
     assert (cal.precision.isin(["bf16", "fp32"])).all() and (cal.train_seconds > 0).all()
 
 
