@@ -3,7 +3,12 @@
 #   snakemake --profile profiles/slurm              (cluster)
 # The rules are thin: each calls one function of the divrec package (python -m divrec <verb>).
 
-from snakemake.utils import min_version, validate
+import sys
+
+from snakemake.utils import min_version
+
+from divrec.config import validate
+from divrec.errors import ConfigError
 
 min_version("8.0")
 
@@ -11,7 +16,10 @@ min_version("8.0")
 configfile: "config/config.yaml"
 
 
-validate(config, "workflow/schemas/config.schema.yaml")
+try:  # one line naming the key (snakemake's own validate prints the whole schema)
+    validate(config)
+except ConfigError as e:
+    sys.exit(f"divrec: config error: {e}")
 
 
 include: "workflow/rules/common.smk"

@@ -60,3 +60,30 @@ def test_sampling_variants_expand_from_one_trained_point():
     assert names == ["base~guidance=0", "base~guidance=2"]
     assert split_variant(names[1]) == ("base", "~guidance=2")
     assert sample_options(cfg["models"]["cfg"], names[1]) == {"guidance": 2, "steps": 10}
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ({"models": {"vae_stn": {"params": {"beta": "abc"}}}},
+     "models.vae_stn.params.beta = 'abc': expected float, got str"),
+    ({"models": {"vae_stn": {"params": {"betta": 1.0}}}}, "unknown parameter 'betta'"),
+    ({"models": {"vae_stn": {"sweep": {"values": {"beta": [1.0, "x"]}}}}},
+     "models.vae_stn.sweep.values.beta = 'x'"),
+    ({"quality": {"models": {"dcgan": {"params": {"nz": 1.5}}}}},
+     "quality.models.dcgan.params.nz = 1.5: expected int"),
+])
+def test_model_params_are_checked_against_the_family(override, message):
+    from divrec.config import load_config
+    from divrec.errors import ConfigError
+
+    with pytest.raises(ConfigError) as e:
+        load_config(ROOT / "config" / "config.yaml", overrides=override)
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_missing_schema_is_an_error(monkeypatch, tmp_path):
+    from divrec import config
+    from divrec.errors import ConfigError
+
+    monkeypatch.setattr(config, "SCHEMA", tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="schema not found"):
+        config.validate({})

@@ -117,3 +117,23 @@ def test_export_best_writes_the_best_validation_weights(tmp_path):
 
     with pytest.raises(ConfigError, match="export 'best' needs validation"):
         no_val.export(tmp_path / "b.pt", {})
+
+
+def test_divergence_before_the_first_checkpoint_says_so(tmp_path):
+    tc = TrainConfig(steps=10, lr=0.1, checkpoint_every=8, log_every=1)
+    tr = Trainer(_Exploding(), tc, tmp_path, torch.device("cpu"))
+    with pytest.raises(TrainingDiverged) as e:
+        tr.fit(lambda s: None)
+    assert "no checkpoint was saved yet" in str(e.value) and "step 8" in str(e.value)
+    assert not tr.state_path.exists()
+
+
+def test_finish_removes_the_resume_state_unless_kept(tmp_path):
+    done = _fit(tmp_path / "a", 2)
+    assert done.state_path.exists()
+    done.finish()
+    assert not done.state_path.exists()
+    kept = _fit(tmp_path / "b", 2, {"keep_resume": True})
+    kept.finish()
+    assert kept.state_path.exists()
+    assert kept.run_hash == done.run_hash  # keep_resume does not change what is computed

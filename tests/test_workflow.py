@@ -189,3 +189,17 @@ def test_reference_critics_replace_critic_training_in_the_plan(tmp_path):
     jobs = {line.split()[0] for line in out.splitlines() if len(line.split()) == 2
             and line.split()[1].isdigit()}
     assert {"reference_critic", "critic_calibration"} <= jobs and "train_critic" not in jobs
+
+
+@pytest.mark.slow
+def test_changing_one_sweep_value_retrains_exactly_one_point(tiny_run, tmp_path):
+    results, env = tiny_run
+    configs = env["_configs"]
+    over = tmp_path / "beta8.yaml"
+    over.write_text("models: {vae_stn: {sweep: {values: {beta: [0.25, 1.0, 8.0]}}}}\n")
+    env = {k: v for k, v in env.items() if k != "_configs"}
+    out = smk("-n", results=results, env=env, configs=[*configs, str(over)]).stdout
+    jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
+            if len(line.split()) == 2 and line.split()[1].isdigit()}
+    assert jobs.get("train_model") == 1 and jobs.get("sample_model") == 1, jobs
+    assert "beta=8/model.pt" in out and "beta=4/model.pt" not in out

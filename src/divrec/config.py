@@ -22,8 +22,12 @@ SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.
 
 
 def _schema() -> dict:
-    """The workflow's schema (the package is installed editable from the repository)."""
-    return yaml.safe_load(SCHEMA.read_text()) if SCHEMA.exists() else {}
+    """The workflow's schema (the package is installed editable from the repository). Missing,
+    it is an error: silently skipping validation would let every typo through."""
+    if not SCHEMA.exists():
+        raise ConfigError(f"config schema not found at {SCHEMA}: install divrec editable from "
+                          "its repository (pip install -e .)")
+    return yaml.safe_load(SCHEMA.read_text())
 
 
 def format_validation_error(err) -> str:
@@ -32,17 +36,19 @@ def format_validation_error(err) -> str:
 
 
 def validate(cfg: dict) -> dict:
-    """Validate ``cfg`` and fill schema defaults in place; raise ConfigError naming the key."""
+    """Validate ``cfg`` and fill schema defaults in place; raise ConfigError naming the key.
+    Model params are checked against their family's declared Params (divrec.params_check)."""
     import jsonschema
 
+    from divrec.params_check import check_model_params
+
     schema = _schema()
-    if not schema:
-        return cfg
     validator_cls = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:
         raise ConfigError(format_validation_error(errors[0]))
     _fill_defaults(cfg, schema, schema)
+    check_model_params(cfg)
     return cfg
 
 
@@ -105,6 +111,7 @@ class TrainConfig:
     ema_warmup: bool = True  # decay min(ema, (1 + s) / (10 + s)) at update s
     export: str = "last"  # last (EMA if enabled, else final weights) | best (best validation)
     precision: str = "auto"  # auto | bf16 | fp32 (device.resolve_precision)
+    keep_resume: bool = False  # keep the resume state once the outputs are written
     seed: int = 0
 
     @classmethod

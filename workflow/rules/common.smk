@@ -1,5 +1,5 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
-from divrec.config import model_points, split_variant
+from divrec.config import find_point, model_points, split_variant
 from divrec.metrics.features import resolve_extractor
 from divrec.plots.targets import figure_paths, importance_paths
 from divrec.provenance import config_hash
@@ -24,11 +24,16 @@ def split_file(wildcards):
 
 
 def model_hash(wildcards):
-    """Rerun trigger: a job reruns when its own config fragment changes, not the whole config."""
+    """Rerun trigger of one trained point: its own resolved params and the entry's training
+    settings, not the sweep list (changing one sweep value retrains exactly the points whose
+    params changed) nor sampling, label and datasets (they never change a trained model)."""
+    point = getattr(wildcards, "train_point", None) or split_variant(wildcards.point)[0]
     entry = {k: v for k, v in config["models"][wildcards.model].items()
-             if k not in ("sample", "label", "datasets")}  # these never change a trained model
+             if k not in ("sample", "label", "datasets", "sweep", "params")}
     return config_hash({"entry": entry,
+                        "params": find_point(config, wildcards.model, point).params,
                         "data": config["data"][wildcards.dataset],
+                        "precision": config.get("precision", "auto"),
                         "training": config.get("training"), "seed": config["seed"]})
 
 

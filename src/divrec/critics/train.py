@@ -73,6 +73,7 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
         table = calibration_table(kind, trainer.model.eval(), {"val": val, "test": test},
                                   cfg["evaluation"], info)
         save_parquet(table, calibration_out, trainer._meta(meta))
+    trainer.finish()
 
 
 def load_critic(path: str | os.PathLike, device: torch.device | str = "cpu"):

@@ -69,6 +69,7 @@ def train(cfg: dict, dataset: str, model_name: str, images_path: str, out: str,
             "provenance": provenance(run_cfg, tc.seed, str(device))}
     trainer.write_history(history_out, meta)
     trainer.export(out, meta)
+    trainer.finish()
 
 
 def load_model(path: str | os.PathLike, device="cpu"):

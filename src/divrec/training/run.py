@@ -64,6 +64,7 @@ def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split
             "params": params, "provenance": provenance(run_cfg, tc.seed, str(device))}
     trainer.write_history(history_out, meta)
     trainer.export(out, meta)
+    trainer.finish()
 
 
 def load_checkpoint(path: str | os.PathLike, build, device="cpu"):
