@@ -91,7 +91,7 @@ def beta_curves(b: Boot, settings: dict) -> list[dict]:
         betas = {settings[p]["beta"] for p in pts}
         claim, statement = f"beta_curve:{model}", f"beta moves {model} along an inverted U"
         if len(betas) < 3:
-            rows.append(_row(claim, statement, "quadratic coefficient",
+            rows.append(_row(claim, statement, "quadratic coefficient of rec. on div.",
                              evidence=f"{len(betas)} beta values (3 needed)"))
             continue
         pts.sort(key=lambda p: settings[p]["beta"])
