@@ -118,6 +118,7 @@ def cmd_evaluate(args):
     if args.config:
         st = EvalSettings(**{k: v for k, v in _cfg(args)["evaluation"].items()
                              if k in EvalSettings.__dataclass_fields__})
+    _check_user_file(args, res, st)
     if args.critics == "reference":
         from divrec.critics.reference import reference_critic
 
@@ -142,6 +143,30 @@ def cmd_evaluate(args):
     print(f"{args.name}: diversity {row.diversity:.4f} [{row.diversity_lo:.4f}, "
           f"{row.diversity_hi:.4f}], recognizability {row.recognizability:.4f} "
           f"[{row.recognizability_lo:.4f}, {row.recognizability_hi:.4f}]; figure {out}/plane.png")
+
+
+def _check_user_file(args, res: Path, st) -> None:
+    """Refuse what would silently score wrong (divrec.user_samples); warn when the humans on the
+    plane were scored with other settings."""
+    import numpy as np
+
+    from divrec import user_samples as U
+    from divrec.io import read_parquet_metadata
+
+    arrays = U.read_raw(args.samples)
+    split = res / "data" / "split.npz"
+    if split.exists():
+        with np.load(split) as z:
+            names, size = [str(n) for n in z["test_names"]], int(z["test_images"].shape[-1])
+        U.check_against_split(arrays, args.samples, names, size, args.classes == "subset",
+                              args.resize)
+    human = res / "metrics" / "human" / "data" / "per_class.parquet"
+    if human.exists():
+        theirs = (read_parquet_metadata(human).get("config") or {}).get("evaluation") or {}
+        ours = {**vars(st), "n_samples": int(arrays["samples"].shape[1])}
+        for line in U.settings_differ(ours, theirs):
+            print(f"divrec: warning: evaluation settings differ from the humans' ({line}); "
+                  "their point on the plane is not comparable", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -203,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--critics", choices=["run", "reference"], default="run",
                     help="run: the critics of --results (or --simclr/--protonet); reference: "
                          "the shipped reference critics (comparable across users)")
+    sp.add_argument("--classes", choices=["all", "subset"], default="all",
+                    help="all: exactly the split's test classes (default); subset: a named "
+                         "subset (class_names required), scored on its own tasks")
+    sp.add_argument("--resize", action="store_true",
+                    help="accept images of another size (resized to the critics' input)")
     sp.add_argument("--simclr")
     sp.add_argument("--protonet")
     sp.add_argument("--out")
