@@ -37,5 +37,34 @@ include: "workflow/rules/importance.smk"
 rule all:
     input:
         all_targets(),
-        quality_targets(),
     default_target: True
+
+
+rule critics:
+    """Only the critics (both kinds, every dataset) and their calibration tables."""
+    input:
+        stage_targets("critics"),
+
+
+rule metrics_all:
+    """Every point's metrics, the summary tables and the claims (no figures, no DS)."""
+    input:
+        stage_targets("metrics"),
+
+
+rule figures:
+    """Every figure of every dataset."""
+    input:
+        stage_targets("figures"),
+
+
+rule diverse:
+    """Only the diverse-samples analyses."""
+    input:
+        stage_targets("diverse"),
+
+
+rule importance:
+    """Only the importance maps and their figures."""
+    input:
+        stage_targets("importance"),

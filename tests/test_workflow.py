@@ -55,10 +55,11 @@ def tiny_run(tmp_path_factory, mirror_env):
 
 
 def test_dry_run_lists_every_stage(tmp_path):
-    out = smk("-n", results=tmp_path).stdout
-    for rule in ("omniglot", "split_omniglot", "train_critic", "train_model", "sample_model",
-                 "sample_humans", "metrics", "aggregate", "plane_figure"):
-        assert f"{rule}" in out, rule
+    jobs = _planned(smk("-n", results=tmp_path).stdout)
+    for rule in ("omniglot", "split_omniglot", "train_critic", "critic_calibration",
+                 "train_model", "sample_model", "sample_humans", "metrics", "aggregate",
+                 "claims", "plane_figure", "diverse_point", "importance_maps", "quality_train"):
+        assert rule in jobs, rule
 
 
 def test_bad_config_key_fails_naming_it(tmp_path):
@@ -185,9 +186,7 @@ def test_reference_critics_replace_critic_training_in_the_plan(tmp_path):
     over = tmp_path / "ref.yaml"
     over.write_text("critics: {source: reference}\nmodels: {ddpm: {datasets: [omniglot]},"
                     " cfgdm: {datasets: [omniglot]}}\n")
-    out = smk("-n", results=tmp_path, configs=[*CONFIGS, str(over)]).stdout
-    jobs = {line.split()[0] for line in out.splitlines() if len(line.split()) == 2
-            and line.split()[1].isdigit()}
+    jobs = _planned(smk("-n", results=tmp_path, configs=[*CONFIGS, str(over)]).stdout)
     assert {"reference_critic", "critic_calibration"} <= jobs and "train_critic" not in jobs
 
 
@@ -199,7 +198,31 @@ def test_changing_one_sweep_value_retrains_exactly_one_point(tiny_run, tmp_path)
     over.write_text("models: {vae_stn: {sweep: {values: {beta: [0.25, 1.0, 8.0]}}}}\n")
     env = {k: v for k, v in env.items() if k != "_configs"}
     out = smk("-n", results=results, env=env, configs=[*configs, str(over)]).stdout
-    jobs = {line.split()[0]: int(line.split()[1]) for line in out.splitlines()
-            if len(line.split()) == 2 and line.split()[1].isdigit()}
-    assert jobs.get("train_model") == 1 and jobs.get("sample_model") == 1, jobs
+    table = out[out.index("Job stats"):].splitlines()
+    counts = {ln.split()[0]: int(ln.split()[1]) for ln in table[3:] if len(ln.split()) == 2
+              and ln.split()[1].isdigit()}
+    assert counts.get("train_model") == 1 and counts.get("sample_model") == 1, counts
     assert "beta=8/model.pt" in out and "beta=4/model.pt" not in out
+
+
+def _planned(out: str) -> set[str]:
+    """Rule names of the dry run's job table (between its header and the total line)."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["job", "count"])
+    jobs = set()
+    for line in lines[start + 2:]:
+        if line.startswith("total"):
+            return jobs
+        jobs.add(line.split()[0])
+    return jobs
+
+
+def test_named_targets_and_stage_switches_plan_only_their_stage(tmp_path):
+    jobs = _planned(smk("-n", results=tmp_path, targets=["critics"]).stdout)
+    assert jobs == {"omniglot", "split_omniglot", "quickdraw", "split_quickdraw",
+                    "train_critic", "critic_calibration", "critics"}
+    off = tmp_path / "off.yaml"
+    off.write_text("stages: {diverse: false, quality: false, importance: false}\n")
+    jobs = _planned(smk("-n", results=tmp_path, configs=[*CONFIGS, str(off)]).stdout)
+    assert "train_model" in jobs and "claims" in jobs
+    assert not {j for j in jobs if j.startswith(("diverse", "quality", "importance"))}

@@ -94,17 +94,37 @@ def diverse_downstream_inputs(wildcards):
     return diverse_points(wildcards.dataset, "downstream")
 
 
+STAGES = config.get("stages") or {}  # schema defaults: every stage on
+
+
+def stage_targets(stage):
+    """Final outputs of one stage for every dataset (the named target rules of the Snakefile)."""
+    if stage == "critics":
+        return [f"{RES}/{ds}/critics/calibration.parquet" for ds in DATASETS]
+    if stage == "metrics":
+        return [p for ds in DATASETS for p in point_summaries(ds)] + [
+            f"{RES}/{ds}/{f}" for ds in DATASETS
+            for f in ("metrics/summary.parquet", "claims.parquet")]
+    if stage == "figures":
+        return [f"{RES}/{ds}/figures/{f}" for ds in DATASETS
+                for f in ("plane.png", "plane.pdf")] + [
+            t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)]
+    if stage == "diverse":
+        return [f"{RES}/{ds}/diverse/{f}" for ds in DATASETS
+                for f in ("summary.parquet", "downstream.parquet")]
+    if stage == "importance":
+        return [t for ds in DATASETS for t in importance_paths(config, POINTS, RES, ds)]
+    if stage == "quality":
+        return quality_targets()
+    raise ValueError(f"unknown stage {stage}")
+
+
 def all_targets():
-    """Final tables and figures, plus every point's metrics: naming the per-point tables makes a
-    deleted one rerun (with its aggregate and figures) instead of being skipped as an
-    intermediate file."""
-    per_point = [p for ds in DATASETS for p in point_summaries(ds)]
-    return per_point + [f"{RES}/{ds}/{f}" for ds in DATASETS
-            for f in ("metrics/summary.parquet", "figures/plane.png", "figures/plane.pdf",
-                      "critics/calibration.parquet", "claims.parquet",
-                      "diverse/summary.parquet", "diverse/downstream.parquet")] + [
-        t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)] + [
-        t for ds in DATASETS for t in importance_paths(config, POINTS, RES, ds)]
+    """Final tables and figures of every stage switched on (``stages:``), plus every point's
+    metrics: naming the per-point tables makes a deleted one rerun (with its aggregate and
+    figures) instead of being skipped as an intermediate file."""
+    stages = ["critics", "metrics", "figures", "diverse", "importance", "quality"]
+    return [t for st in stages if STAGES.get(st, True) for t in stage_targets(st)]
 
 
 # ----------------------------------------------------------- importance maps (importance.smk)
