@@ -47,7 +47,18 @@ def test_checksum_mismatch_is_one_clear_line(fake_mirror, tmp_path):
         omniglot.fetch(tmp_path / "raw.npz", str(fake_mirror))
     msg = str(e.value)
     assert "sha256 mismatch" in msg and "images_background.npz" in msg and "\n" not in msg
+    assert "offline mirror is damaged" in msg and "delete it" not in msg
     assert not (tmp_path / "raw.npz").exists()  # no partial output
+
+
+def test_absent_mirror_and_no_network_names_both(tmp_path, monkeypatch):
+    monkeypatch.delenv("DIVREC_OMNIGLOT_MIRROR", raising=False)
+    with pytest.raises(DataError) as e:
+        omniglot.fetch(tmp_path / "raw.npz", str(tmp_path / "no-mirror"), str(tmp_path / "dl"),
+                       base_url="http://127.0.0.1:9")  # nothing listens on the discard port
+    msg = str(e.value)
+    assert "could not download" in msg and "configured mirror folder" in msg
+    assert "no-mirror" in msg and "does not exist" in msg and "\n" not in msg
 
 
 def test_truncated_npz_is_reported(fake_mirror, tmp_path):

@@ -16,15 +16,20 @@ def file_digest(path: Path, algo: str = "sha256", chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def verify(path: Path, expected: str, algo: str = "sha256") -> None:
-    """Raise a one-line DataError unless ``path`` has digest ``expected``."""
+DOWNLOADED = "corrupt or truncated file; delete it and rerun to fetch it again"
+MIRRORED = ("the offline mirror is damaged: restore this file from the mirror's source, or "
+            "point the mirror setting elsewhere (null downloads the official files)")
+
+
+def verify(path: Path, expected: str, algo: str = "sha256", fix: str = DOWNLOADED) -> None:
+    """Raise a one-line DataError unless ``path`` has digest ``expected``; ``fix`` says what to
+    do (a downloaded file can be fetched again, a mirror file cannot)."""
     if not path.exists():
         raise DataError(f"missing data file: {path}")
     got = file_digest(path, algo)
     if got != expected.lower():
         raise DataError(
-            f"{algo} mismatch for {path}: expected {expected[:12]}…, got {got[:12]}… "
-            "(corrupt or truncated file; delete it and rerun to fetch it again)"
+            f"{algo} mismatch for {path}: expected {expected[:12]}…, got {got[:12]}… ({fix})"
         )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from divrec.data.checksums import download, read_sums, verify
+from divrec.data.checksums import MIRRORED, download, read_sums, verify
 from divrec.errors import DataError
 from divrec.io import save_npz
 
@@ -58,7 +58,7 @@ def from_mirror(mirror: Path) -> dict[str, np.ndarray]:
     for name in names:
         if name not in sums:
             raise DataError(f"{mirror / 'SHA256SUMS'} has no entry for {name}")
-        verify(mirror / name, sums[name])
+        verify(mirror / name, sums[name], fix=MIRRORED)
     rows = list(csv.DictReader(open(mirror / "characters.csv")))
     meta = {int(r["id"]): (r["set"], r["alphabet"], int(r["character"].removeprefix("character")))
             for r in rows}
@@ -122,11 +122,17 @@ def fetch(out: str | os.PathLike, mirror: str | None = None, downloads: str = "d
     if src is not None:
         arrays = from_mirror(src)
     else:
-        zips = {
-            s: download(f"{base_url}/images_{s}.zip", Path(downloads) / f"images_{s}.zip",
-                        OFFICIAL_MD5[s], "md5")
-            for s in SETS
-        }
+        try:
+            zips = {
+                s: download(f"{base_url}/images_{s}.zip", Path(downloads) / f"images_{s}.zip",
+                            OFFICIAL_MD5[s], "md5")
+                for s in SETS
+            }
+        except DataError as e:
+            if mirror:  # the user meant to read a mirror: say that it is not there
+                raise DataError(f"{e}; the configured mirror folder {Path(mirror).resolve()} "
+                                "does not exist") from None
+            raise
         arrays = from_zips(zips)
     save_npz(out, **arrays)
     return Path(out)

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from divrec.data.checksums import file_digest, read_sums, verify
+from divrec.data.checksums import MIRRORED, file_digest, read_sums, verify
 from divrec.data.preprocess import binarize, minmax, resize, to_float, to_uint8
 from divrec.errors import ConfigError, DataError
 from divrec.io import atomic_path, save_npz
@@ -118,7 +118,7 @@ def category_files(categories: list[str], mirror: Path | None, downloads: Path,
         if name not in sums:
             raise DataError(f"category '{c}' is not in the mirror {mirror} (have "
                             f"{sorted(n.removesuffix('.npy') for n in sums)})")
-        verify(mirror / name, sums[name])
+        verify(mirror / name, sums[name], fix=MIRRORED)
         files[c] = mirror / name
     return files
 
