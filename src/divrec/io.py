@@ -7,6 +7,7 @@ Snakemake (or a resume) could mistake for a finished one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -34,9 +35,38 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         yield tmp_path
         os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; results should be shareable
         os.replace(tmp_path, path)
+    except (OSError, RuntimeError) as e:
+        if not _out_of_space(e):
+            raise
+        from divrec.errors import DivrecError
+
+        raise DivrecError(f"cannot write {path}: no space left or file size limit reached "
+                          f"({_first_line(e)}); free disk space (or raise ulimit -f) and rerun: "
+                          "finished results are kept and training resumes from its last "
+                          "checkpoint") from None
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [e.__class__.__name__])[0][:160]
+
+
+def _out_of_space(e: BaseException) -> bool:
+    """Disk full or ``ulimit -f``: an OSError with ENOSPC/EFBIG/EDQUOT, or the message torch's
+    zip writer turns it into ("unexpected pos ..."), anywhere in the exception chain."""
+    while e is not None:
+        if isinstance(e, OSError) and e.errno in _FULL:
+            return True
+        text = str(e)
+        if "File too large" in text or "No space left" in text or "unexpected pos" in text:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def save_torch(obj: Any, path: str | os.PathLike) -> None:
