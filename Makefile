@@ -7,7 +7,7 @@ CORES   ?= all
 STAMP   := $(VENV)/.divrec-installed
 BIN     := $(VENV)/bin
 
-.PHONY: setup run test lint report clean-results
+.PHONY: setup run test test-fast lint report clean-results
 
 setup: $(STAMP)
 
@@ -24,6 +24,9 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q -rs
+
+test-fast: setup  # day-to-day: everything but the real workflow runs (marked slow)
+	$(BIN)/python -m pytest -q -rs -m "not slow"
 
 lint: setup
 	$(BIN)/ruff check .
