@@ -43,7 +43,7 @@ def oneshot(cfg: dict, name: str):
     params = model_params(cfg, dataset, name, split_variant(point)[0])
     model = build_model(entry["family"], params)
     tc = train_config(cfg, entry.get("train"))
-    per_step = tc.batch_size * getattr(model, "set_size", 1)
+    per_step = tc.batch_size * (model.set_size if model.batch_kind == "sets" else 1)
     return model, tc, batch_function(model, random_part(params.get("image_size", 50)), tc), per_step
 
 
@@ -73,12 +73,17 @@ def critic(cfg: dict, kind: str):
 
 
 def time_steps(model, tc, batch, precision: str, step: int) -> float:
+    """Seconds per step, averaged over one cycle of the model's step types (a GAN's ``c_iter``
+    critic steps include one generator step; one step for everything else)."""
     opts = model.configure_optimizers(tc)
-    b = batch(step)
+    cycle = getattr(getattr(model, "p", None), "c_iter", 1) or 1
+    steps = range(step * cycle, (step + 1) * cycle)
+    batches = [batch(s) for s in steps]
     t0 = time.perf_counter()
     with autocast(torch.device("cpu"), precision):
-        model.train_step(b, opts, step, tc)
-    return time.perf_counter() - t0
+        for s, b in zip(steps, batches):
+            model.train_step(b, opts, s, tc)
+    return (time.perf_counter() - t0) / cycle
 
 
 def compare(build, cfg, name, rounds: int) -> dict:
