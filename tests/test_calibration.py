@@ -163,3 +163,13 @@ def test_shipped_reference_critics_match_their_manifest():
     cal = pd.read_csv(R.ROOT / R.DEFAULT / "calibration.csv")
     test = cal[(cal.critic == "protonet") & (cal.part == "test")]
     assert test.value.iloc[0] >= 0.97
+
+
+def test_calibration_at_another_critic_input_size():
+    part = _strokes()
+    small = FewShotPart(torch.nn.functional.interpolate(part.images.flatten(0, 1), size=28)
+                        .view(6, 5, 1, 28, 28), part.exemplar, part.names)
+    proto = ProtoNet(ProtoNetParams(k_way=3, n_query=2, image_size=28)).eval()
+    t = calibration_table("protonet", proto, {"test": small},
+                          {"k_way": 3, "tasks_per_class": 4, "task_seed": 0}, {})
+    assert t.value.between(0, 1).all()

@@ -34,13 +34,15 @@ def _uint8(part: FewShotPart) -> np.ndarray:
 
 
 def protonet_accuracy(critics: Critics, part: FewShotPart, k_way: int = 20,
-                      tasks_per_class: int = 500, seed: int = 44) -> dict:
+                      tasks_per_class: int = 500, seed: int = 44,
+                      image_size: int | None = None) -> dict:
     """Mean per-class accuracy (with 95 % bootstrap CI over classes) of the evaluation's task
     construction on ``part``: supports = exemplars, queries = the other drawings."""
     c, m = part.images.shape[:2]
     k = min(k_way, c)
     imgs = _uint8(part)
-    emb = critics.metric(imgs.reshape(c * m, *imgs.shape[2:])).view(c, m, -1)
+    flat = imgs.reshape(c * m, *imgs.shape[2:])
+    emb = critics.metric(flat, image_size or imgs.shape[-1]).view(c, m, -1)
     ex = part.exemplar.cpu()
     excluded = torch.zeros(c, m, dtype=torch.bool)
     excluded[torch.arange(c), ex] = True
@@ -80,7 +82,8 @@ def calibration_table(kind: str, model, parts: dict[str, FewShotPart], evaluatio
             if part.n_classes < 2:
                 continue
             r = protonet_accuracy(critics, part, evaluation["k_way"],
-                                  evaluation["tasks_per_class"], evaluation["task_seed"])
+                                  evaluation["tasks_per_class"], evaluation["task_seed"],
+                                  model.p.image_size)
             rows.append({"quantity": f"{r['k_way']}-way one-shot accuracy", "part": name,
                          "value": r["acc"], "lo": r["acc_lo"], "hi": r["acc_hi"],
                          "published": (PUBLISHED["protonet_test_acc"]
