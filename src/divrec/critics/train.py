@@ -72,7 +72,7 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
                 "device": str(device), "threads": torch.get_num_threads()}
         table = calibration_table(kind, trainer.model.eval(), {"val": val, "test": test},
                                   cfg["evaluation"], info)
-        save_parquet(table, calibration_out, trainer._meta(meta))
+        save_parquet(table, calibration_out, trainer.annotate(meta))
     trainer.finish()
 
 

@@ -195,7 +195,7 @@ class Trainer:
             return self.best_state
         return self.sampling_model().state_dict()
 
-    def _meta(self, meta: dict) -> dict:
+    def annotate(self, meta: dict) -> dict:
         """``meta`` with the precision the run used, also inside its provenance record."""
         out = {**meta, "precision": self.precision}
         if isinstance(meta.get("provenance"), dict):
@@ -204,7 +204,7 @@ class Trainer:
 
     def export(self, path: str | os.PathLike, meta: dict) -> None:
         save_torch({
-            **self._meta(meta),
+            **self.annotate(meta),
             "step": self.step,
             "state_dict": self.exported_state(),
             "exported": self.tc.export,
@@ -220,4 +220,4 @@ class Trainer:
             log.info("removed resume state %s (outputs written)", self.state_path)
 
     def write_history(self, path: str | os.PathLike, meta: dict) -> None:
-        save_parquet(pd.DataFrame(self.history), path, metadata=self._meta(meta))
+        save_parquet(pd.DataFrame(self.history), path, metadata=self.annotate(meta))
