@@ -76,7 +76,7 @@ def resolve_precision(preference: str, device: torch.device) -> str:
     """``auto``: bf16 on a CUDA device that supports it and on a CPU with native bf16, else fp32.
 
     ``bf16`` is honoured everywhere (on a CPU without native bf16 it is emulated and slow, said
-    once in the log); ``fp32`` turns autocast off."""
+    in the log); ``fp32`` turns autocast off."""
     if preference not in PRECISIONS:
         raise ValueError(f"precision '{preference}' is not one of {PRECISIONS}")
     if preference != "auto":

@@ -101,6 +101,9 @@ def install_reference(cfg: dict, kind: str, dataset: str, split_path: str, out: 
         Path(tmp).write_bytes(src.read_bytes())
     model = load_critic(out)
     size = cfg["evaluation"]["image_size"]
+    if size != model.p.image_size:
+        raise DataError(f"reference critic {src.name} takes {model.p.image_size} px inputs but "
+                        f"evaluation.image_size is {size}; set it to {model.p.image_size}")
     parts = {p: load_part(split_path, p, size=size) for p in ("val", "test")}
     ck = torch.load(out, map_location="cpu", weights_only=False)
     info = {"dataset": dataset, "steps": ck.get("step"), "train_seconds": None,
