@@ -71,7 +71,7 @@ def cmd_reference_critics(args):
     from divrec.critics.train import train_critic
 
     cfg = _cfg(args)
-    cfg["training"]["keep_resume"] = True  # a finished kind must not retrain on the next call
+    cfg.setdefault("training", {})["keep_resume"] = True  # a finished kind must not retrain
     res, split = _paths(args)
     R.check_dataset(args.dataset, cfg["data"][args.dataset])
     state = Path(args.state)
