@@ -67,11 +67,17 @@ class _Exploding(torch.nn.Module):
         return {"loss": loss}
 
 
-def test_nan_loss_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
-    tc = TrainConfig(steps=10, lr=0.1, checkpoint_every=2, log_every=1)
-    tr = Trainer(_Exploding(), tc, tmp_path, torch.device("cpu"))
+def _diverge(tmp, checkpoint_every: int):
+    """(trainer, error) of a run whose loss turns NaN at step 4."""
+    tc = TrainConfig(steps=10, lr=0.1, checkpoint_every=checkpoint_every, log_every=1)
+    tr = Trainer(_Exploding(), tc, tmp, torch.device("cpu"))
     with pytest.raises(TrainingDiverged) as e:
         tr.fit(lambda s: None)
+    return tr, e
+
+
+def test_nan_loss_stops_with_clear_error_and_keeps_checkpoint(tmp_path):
+    tr, e = _diverge(tmp_path, 2)
     assert "step 4" in str(e.value) and "(step 4)" in str(e.value)
     state = torch.load(tr.state_path, weights_only=False)
     assert state["step"] == 4 and torch.isfinite(state["model"]["w"]).all()
@@ -120,10 +126,7 @@ def test_export_best_writes_the_best_validation_weights(tmp_path):
 
 
 def test_divergence_before_the_first_checkpoint_says_so(tmp_path):
-    tc = TrainConfig(steps=10, lr=0.1, checkpoint_every=8, log_every=1)
-    tr = Trainer(_Exploding(), tc, tmp_path, torch.device("cpu"))
-    with pytest.raises(TrainingDiverged) as e:
-        tr.fit(lambda s: None)
+    tr, e = _diverge(tmp_path, 8)
     assert "no checkpoint was saved yet" in str(e.value) and "step 8" in str(e.value)
     assert not tr.state_path.exists()
 

@@ -11,15 +11,25 @@ import numpy as np
 import pandas as pd
 
 
+def human_distance(div: np.ndarray, rec: np.ndarray, human: int) -> np.ndarray:
+    """div, rec [P, ...] (any trailing axes, e.g. bootstrap replicates): each axis min-max
+    normalised over the P points, then the Euclidean distance of every point to point
+    ``human``. A constant axis is left unscaled."""
+    def norm(v):
+        span = v.max(0) - v.min(0)
+        return (v - v.min(0)) / np.where(span > 0, span, 1)
+
+    dn, rn = norm(np.asarray(div, float)), norm(np.asarray(rec, float))
+    return np.sqrt((dn - dn[human]) ** 2 + (rn - rn[human]) ** 2)
+
+
 def distance_to_humans(summary: pd.DataFrame) -> pd.Series:
-    human = summary[summary["family"] == "human"]
-    if human.empty:
+    is_human = (summary["family"] == "human").to_numpy()
+    if not is_human.any():
         return pd.Series(np.nan, index=summary.index)
-    cols = ["diversity", "recognizability"]
-    lo, hi = summary[cols].min(), summary[cols].max()
-    norm = (summary[cols] - lo) / (hi - lo).replace(0, 1)
-    h = norm.loc[human.index[0]]
-    return np.sqrt(((norm - h) ** 2).sum(axis=1))
+    d = human_distance(summary["diversity"].to_numpy(), summary["recognizability"].to_numpy(),
+                       int(np.flatnonzero(is_human)[0]))
+    return pd.Series(d, index=summary.index)
 
 
 def aggregate(paths: list[str]) -> pd.DataFrame:

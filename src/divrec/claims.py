@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from divrec.aggregate import human_distance
 from divrec.metrics.generalization import bin_index, common_edges, valid_pairs
 
 GAN, VAE, DIFFUSION = {"dagan"}, {"vae_stn", "vae_ns"}, {"ddpm", "cfgdm", "fsdm"}
@@ -41,7 +42,6 @@ class Boot:
 
     def of(self, fams: set[str]) -> list[tuple[str, str]]:
         return [p for p in self.points if self.family[p] in fams]
-
 
 
 def verdict(lo: float, hi: float, claimed_positive: bool = True) -> str:
@@ -106,19 +106,12 @@ def beta_curves(b: Boot, settings: dict) -> list[dict]:
 
 
 def _distances(b: Boot) -> dict:
-    """Distance of every point to the human point per replicate (min-max normalised axes over
-    all points of the replicate, humans included, as in divrec.aggregate)."""
+    """Distance of every point to the human point per replicate (divrec.aggregate's formula,
+    applied to every replicate's class means)."""
     pts = b.points
-    div = np.stack([b.means["diversity"][p] for p in pts])
-    rec = np.stack([b.means["recognizability"][p] for p in pts])
     h = [i for i, p in enumerate(pts) if b.family[p] == "human"][0]
-
-    def norm(v):
-        span = v.max(0) - v.min(0)
-        return (v - v.min(0)) / np.where(span > 0, span, 1)
-
-    dn, rn = norm(div), norm(rec)
-    d = np.sqrt((dn - dn[h]) ** 2 + (rn - rn[h]) ** 2)
+    d = human_distance(np.stack([b.means["diversity"][p] for p in pts]),
+                       np.stack([b.means["recognizability"][p] for p in pts]), h)
     return {p: d[i] for i, p in enumerate(pts) if i != h}
 
 
