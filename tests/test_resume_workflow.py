@@ -36,7 +36,8 @@ TINY = {  # on top of config/test.yaml: seconds per job on a loaded 2-core machi
     "models": {"vae_stn": {"train": {"steps": 2, "batch_size": 4},
                            "params": {"z_size": 4, "time_step": 2, "lstm_size": 110}}},
 }
-PROTONET_STEPS = 10  # long enough to be killed in the middle (~1-4 s a step here)
+PROTONET_STEPS = 400  # a tiny 5-way episode takes milliseconds: enough of them to be killed
+# in the middle even on a fast machine (CI once finished 10 between two polls)
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -146,7 +147,7 @@ def resumed(tmp_path_factory):
     deadline = time.time() + 600
     while not list(state_dir.glob("state-*.pt")) and proc.poll() is None:
         assert time.time() < deadline, "ProtoNet never wrote a checkpoint"
-        time.sleep(0.2)
+        time.sleep(0.01)
     before_kill = mtimes(wd / "results")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=60)
