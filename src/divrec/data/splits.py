@@ -2,7 +2,8 @@
 
 The split file stores, per part, ``<part>_images`` uint8 [C, M, S, S] (grey level after resize and
 min-max, ink bright; binarise at load time for binary models), ``<part>_exemplar`` [C] (index of
-the exemplar drawing) and ``<part>_names`` [C] ("alphabet/characterNN").
+the exemplar drawing) and ``<part>_names`` [C] ("alphabet/characterNN"). Classes are in the
+published loader's order (sorted "alphabet.characterNN" names) within each part.
 
 Weak split (default, as published): test = ``character01``-``character03`` of all 50 alphabets
 (150 classes); strong split: test = the official evaluation set. Validation classes are held out
@@ -62,6 +63,15 @@ def class_parts(raw: dict, split: str, val_fraction: float, seed: int) -> dict[s
     return {"train": train[~is_val], "val": train[is_val], "test": cids[is_test]}
 
 
+def reference_order(cids: np.ndarray, char_id: np.ndarray, names: list[str]) -> np.ndarray:
+    """``cids`` sorted as the published loader numbers classes: by the name
+    ``"<alphabet>.<characterNN>"`` (REFERENCE.md §1.1). Seeded evaluation tasks index classes by
+    position, so only this order makes per-class scores identical to the published code's."""
+    first = {c: i for i, c in reversed(list(enumerate(char_id)))}
+    key = [names[first[c]].replace("/", ".") for c in cids]
+    return np.asarray(cids)[np.argsort(key, kind="stable")]
+
+
 def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "weak",
           image_size: int = 50, val_fraction: float = 0.1, exemplar: str = "medoid",
           seed: int = 0, max_train_classes: int | None = None) -> Path:
@@ -74,6 +84,7 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "wea
                                                     raw["character"])]
     out_arrays = {}
     for part, cids in parts.items():
+        cids = reference_order(cids, raw["char_id"], names)
         rows = [np.flatnonzero(raw["char_id"] == c) for c in cids]
         m = min(len(r) for r in rows) if rows else 0
         if rows and any(len(r) != m for r in rows):
