@@ -103,6 +103,23 @@ def test_random_query_mode_is_seeded_and_unbiased():
     assert float((a - full).mean().abs()) < 0.03
 
 
+def test_fresh_query_mode_uses_each_sample_once():
+    """Sample 0 of each class is its exemplar (always right), samples 1-3 its negation (always
+    wrong): with 4 tasks per class and 4 samples, the published estimator sees each sample in
+    exactly one task -> 1/4 exactly, whatever the block size; 'random' reuses samples."""
+    ex = 10 * torch.eye(20)
+    q = torch.stack([ex, -ex, -ex, -ex], dim=1)  # [C, N=4, D]
+    tasks = make_tasks(20, 5, 4, seed=3)
+    for block in (1, 7, 256):
+        r = recognizability(q, ex, tasks, query_mode="fresh", block=block).per_class
+        assert torch.equal(r, torch.full((20,), 0.25))
+    rnd = recognizability(q, ex, tasks, query_mode="random", seed=5).per_class
+    assert not torch.equal(rnd, torch.full((20,), 0.25))
+    few = q[:, :3]  # fewer samples than tasks: drawn as 'random' with the same seed
+    assert torch.equal(recognizability(few, ex, tasks, query_mode="fresh", seed=5).per_class,
+                       recognizability(few, ex, tasks, query_mode="random", seed=5).per_class)
+
+
 def test_originality_is_distance_to_exemplar():
     f = torch.tensor([[[3.0, 4.0], [0.0, 0.0]]])
     assert originality(f, torch.zeros(1, 2)).tolist() == [[5.0, 0.0]]

@@ -6,9 +6,13 @@ each chunk shuffled (seeded) and split into k-way tasks. With C = 150, k = 20 an
 gives 3750 tasks in which every class appears exactly 500 times.
 
 In every task the supports are the k exemplars. A query of class c is one of the class's samples.
-``query_mode="random"`` draws one sample per (task, class) like the published evaluation (seeded
-here); ``"all"`` scores every sample in every task of its class, which has the same expectation
-and less variance, and gives a per-sample recognizability for the generalization curves.
+``query_mode="fresh"`` is the published estimator: the j-th task of a class queries that class's
+j-th sample, so every task sees a sample no other task saw (the published script generates one
+per task; here ``n_samples >= tasks_per_class`` samples are generated). A set with fewer samples
+than tasks (the humans' 19 drawings) draws as ``"random"`` does. ``"random"`` draws one sample
+per (task, class) from the set (seeded), reusing samples when N < tasks. ``"all"`` scores every
+sample in every task of its class, which has the same expectation as both and less variance,
+and gives a per-sample recognizability for the generalization curves.
 Samples flagged ``excluded`` (the exemplar itself among human drawings) are never queries.
 """
 
@@ -61,6 +65,8 @@ def recognizability(query_emb: torch.Tensor, exemplar_emb: torch.Tensor, tasks: 
     counts = torch.zeros(c, dtype=torch.float64)
     chosen_hits = torch.zeros(c, dtype=torch.float64)
     g = torch.Generator().manual_seed(seed)
+    fresh = _fresh_order(valid, tasks) if query_mode == "fresh" else None
+    seen = torch.zeros(c, dtype=torch.long)
     for start in range(0, len(tasks), block):
         t = tasks[start:start + block]  # [B, k]
         dt = d[t[:, :, None], t[:, None, :]]  # [B, k query, k support, N]
@@ -70,17 +76,35 @@ def recognizability(query_emb: torch.Tensor, exemplar_emb: torch.Tensor, tasks: 
         hits.index_add_(0, flat, correct.reshape(-1, n).double())
         probs.index_add_(0, flat, p.reshape(-1, n).double())
         counts.index_add_(0, flat, torch.ones_like(flat, dtype=torch.float64))
-        if query_mode == "random":
-            w = valid[flat].double()
-            pick = torch.multinomial(w, 1, generator=g).squeeze(1)
+        if query_mode in ("random", "fresh"):
+            pick = torch.multinomial(valid[flat].double(), 1, generator=g).squeeze(1)
+            if fresh is not None:
+                occurrence = seen[flat] + _rank_within(flat, c)
+                seen += torch.bincount(flat, minlength=c)
+                use = fresh[0][flat]
+                pick[use] = fresh[1][flat[use], occurrence[use]]
             got = correct.reshape(-1, n)[torch.arange(len(flat)), pick].double()
             chosen_hits.index_add_(0, flat, got)
     per_sample = (hits / counts[:, None]).where(valid, torch.tensor(float("nan"), dtype=hits.dtype))
     p_true = (probs / counts[:, None]).where(valid, torch.tensor(float("nan"), dtype=hits.dtype))
     if query_mode == "all":
         per_class = per_sample.nansum(1) / valid.sum(1)
-    elif query_mode == "random":
+    elif query_mode in ("random", "fresh"):
         per_class = chosen_hits / counts
     else:
         raise ValueError(f"unknown query_mode '{query_mode}'")
     return Recognizability(per_class.float(), per_sample.float(), p_true.float())
+
+
+def _fresh_order(valid: torch.Tensor, tasks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(usable [C], order [C, N]): classes with a distinct valid sample for each of their tasks,
+    and each class's valid sample indices first, in order."""
+    need = torch.bincount(tasks.reshape(-1), minlength=valid.shape[0])
+    order = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)
+    return valid.sum(1) >= need, order
+
+
+def _rank_within(flat: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """For each entry, how many earlier entries of ``flat`` hold the same class."""
+    onehot = torch.nn.functional.one_hot(flat, n_classes)
+    return (onehot.cumsum(0) - onehot).gather(1, flat[:, None]).squeeze(1)
