@@ -31,6 +31,22 @@ def test_mirror_to_arrays_and_weak_split(fake_mirror, tmp_path):
         assert not set(z["test_char_id"]) & set(z["train_char_id"])
 
 
+def test_test_class_subset_by_alphabet_and_count(fake_mirror, tmp_path):
+    raw = omniglot.fetch(tmp_path / "raw.npz", str(fake_mirror))
+    full = splits.build(raw, tmp_path / "full.npz", "weak", 28, 0.25, "first", seed=0)
+    out = splits.build(raw, tmp_path / "sub.npz", "weak", 28, 0.25, "first", seed=0,
+                       test_alphabets=["Alpha1", "Alpha3"], max_test_classes=5)
+    with np.load(full) as f, np.load(out) as z:
+        names = [str(n) for n in f["test_names"] if str(n).startswith(("Alpha1/", "Alpha3/"))]
+        assert [str(n) for n in z["test_names"]] == names[:5]
+        assert z["test_images"].shape[0] == 5
+        assert np.array_equal(z["train_char_id"], f["train_char_id"])  # train untouched
+    with pytest.raises(DataError, match="unknown alphabet.*Nope"):
+        splits.build(raw, tmp_path / "bad.npz", "weak", 28, 0.25, "first", seed=0,
+                     test_alphabets=["Nope"])
+    assert not (tmp_path / "bad.npz").exists()
+
+
 def test_strong_split_uses_official_sets(fake_mirror, tmp_path):
     raw = omniglot.fetch(tmp_path / "raw.npz", str(fake_mirror))
     out = splits.build(raw, tmp_path / "split.npz", "strong", 28, 0.0, "first", seed=0)

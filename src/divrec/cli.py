@@ -26,7 +26,8 @@ def cmd_data(args):
     omniglot.fetch(raw, d.get("mirror"), d.get("downloads", "data/downloads"))
     out = Path(args.results) / "omniglot" / "data" / "split.npz"
     splits.build(raw, out, d["split"], d["image_size"], d["val_fraction"], d["exemplar"],
-                 cfg["seed"], d.get("max_train_classes"))
+                 cfg["seed"], d.get("max_train_classes"), d.get("test_alphabets"),
+                 d.get("max_test_classes"))
     print(out)
 
 

@@ -72,9 +72,27 @@ def reference_order(cids: np.ndarray, char_id: np.ndarray, names: list[str]) -> 
     return np.asarray(cids)[np.argsort(key, kind="stable")]
 
 
+def test_subset(cids: np.ndarray, raw: dict, alphabets: list[str] | None,
+                max_classes: int | None) -> np.ndarray:
+    """The test classes of the named alphabets, then at most ``max_classes`` of them."""
+    if alphabets:
+        known = [str(a) for a in raw["alphabet_names"]]
+        unknown = sorted(set(alphabets) - set(known))
+        if unknown:
+            raise DataError(f"data.omniglot.test_alphabets: unknown alphabet(s) {unknown}; "
+                            f"Omniglot has {known}")
+        first = {c: i for i, c in reversed(list(enumerate(raw["char_id"])))}
+        alphabet_of = {c: known[raw["alphabet"][first[c]]] for c in cids}
+        cids = np.asarray([c for c in cids if alphabet_of[c] in set(alphabets)])
+    return cids[:max_classes] if max_classes else cids
+
+
 def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "weak",
           image_size: int = 50, val_fraction: float = 0.1, exemplar: str = "medoid",
-          seed: int = 0, max_train_classes: int | None = None) -> Path:
+          seed: int = 0, max_train_classes: int | None = None,
+          test_alphabets: list[str] | None = None, max_test_classes: int | None = None) -> Path:
+    """Write the split file. ``test_alphabets`` / ``max_test_classes`` evaluate on a subset of
+    the test classes (the first N in reference order); train and validation are unchanged."""
     with np.load(raw_path) as z:
         raw = {k: z[k] for k in z.files}
     parts = class_parts(raw, split, val_fraction, seed)
@@ -82,9 +100,10 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "wea
         parts["train"] = parts["train"][:max_train_classes]
     names = [f"{a}/character{c:02d}" for a, c in zip(raw["alphabet_names"][raw["alphabet"]],
                                                     raw["character"])]
+    parts = {part: reference_order(cids, raw["char_id"], names) for part, cids in parts.items()}
+    parts["test"] = test_subset(parts["test"], raw, test_alphabets, max_test_classes)
     out_arrays = {}
     for part, cids in parts.items():
-        cids = reference_order(cids, raw["char_id"], names)
         rows = [np.flatnonzero(raw["char_id"] == c) for c in cids]
         m = min(len(r) for r in rows) if rows else 0
         if rows and any(len(r) != m for r in rows):
