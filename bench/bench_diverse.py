@@ -25,6 +25,7 @@ import torch
 
 from divrec.critics.fast_encoder import FusedEncoder
 from divrec.critics.simclr import SimCLR, SimCLRParams
+from divrec.device import limit_threads
 from divrec.diverse.ivf import ivf_knn
 from divrec.diverse.neighbors import (
     SearchSettings,
@@ -35,7 +36,6 @@ from divrec.diverse.neighbors import (
     refine,
 )
 from divrec.diverse.rules import memorisation
-from divrec.diverse.threads import limit_threads
 from divrec.evaluate import embed
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +87,7 @@ def main() -> None:
     gen, train, source = images(a.gen, a.train, rng)
     critic_path = ROOT / "results" / "omniglot" / "critics" / "simclr.pt"
     if critic_path.exists():
-        from divrec.critics.train import load_critic
+        from divrec.critics.checkpoint import load_critic
 
         critic, critic_name = load_critic(critic_path), "trained SimCLR"
     else:

@@ -27,8 +27,8 @@ import torch
 from bench_oneshot_cost import random_part
 
 from divrec.config import load_config, model_points, split_variant, train_config
+from divrec.critics.checkpoint import build_critic
 from divrec.critics.protonet import episode
-from divrec.critics.train import build_critic
 from divrec.data.batches import images, step_generator
 from divrec.device import autocast, cpu_bf16_flags
 from divrec.models.registry import build_model

@@ -13,9 +13,9 @@ import torch
 from divrec.config import TrainConfig
 from divrec.critics import reference as R
 from divrec.critics.calibration import calibration_table, protonet_accuracy, simclr_ntxent
+from divrec.critics.checkpoint import load_critic
 from divrec.critics.protonet import ProtoNet, ProtoNetParams, episode
 from divrec.critics.simclr import SimCLR, SimCLRParams
-from divrec.critics.train import load_critic
 from divrec.data.batches import step_generator
 from divrec.data.splits import FewShotPart
 from divrec.device import autocast, cpu_bf16_flags, resolve_precision

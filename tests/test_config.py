@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from divrec.config import load_config, typed
+from divrec.config import load_config
+from divrec.typed import typed
 from divrec.errors import ConfigError
 from tests.conftest import ROOT
 

@@ -13,6 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from divrec.device import limit_threads
 from divrec.diverse.analyse import analyse
 from divrec.diverse.downstream import CONDITIONS, downstream, shots_and_held_out
 from divrec.diverse.features import Extractor, load_squeezenet, make_extractor
@@ -30,7 +31,6 @@ from divrec.diverse.reference import build_reference
 from divrec.diverse.rules import knn_rule, loo_kth_distance, pixel_difference
 from divrec.diverse.settings import DiverseSettings, DownstreamSettings, settings_from_config
 from divrec.diverse.stability import pairwise_jaccard
-from divrec.diverse.threads import limit_threads
 from divrec.errors import ConfigError, DivrecError
 
 # ----------------------------------------------------------------------------- neighbour search

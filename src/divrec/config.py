@@ -6,7 +6,6 @@ CLI validate here so ``python -m divrec`` gives the same one-line error for a wr
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 from dataclasses import dataclass, field
@@ -120,18 +119,6 @@ class TrainConfig:
         for s in sections:
             merged.update(s or {})
         return cls(**merged)
-
-
-def typed(cls, values: dict | None, where: str):
-    """Build dataclass ``cls`` from ``values``; an unknown key is a ConfigError naming it."""
-    values = dict(values or {})
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(
-            f"unknown key(s) {unknown} in {where}; allowed: {sorted(names)}"
-        )
-    return cls(**values)
 
 
 # ----------------------------------------------------------------------------- sweeps

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from divrec.critics.checkpoint import load_critic
 from divrec.critics.fast_encoder import FusedEncoder
-from divrec.critics.train import load_critic
 from divrec.data.preprocess import evaluation_view
 from divrec.device import autocast, resolve_precision
 from divrec.metrics.bootstrap import bootstrap_ci

@@ -11,8 +11,8 @@ import importlib
 import pkgutil
 from collections.abc import Iterable
 
-from divrec.config import typed
 from divrec.errors import ConfigError
+from divrec.typed import typed
 
 
 class Registry:

@@ -10,15 +10,8 @@ import os
 import sys
 
 from divrec.config import validate
+from divrec.device import limit_threads
 from divrec.errors import DivrecError
-
-
-def _limit_threads(n: int) -> None:
-    """Use exactly the job's ``threads``: Snakemake schedules cores by that number, and torch's
-    default (all cores) in several concurrent jobs oversubscribes the CPU many times over."""
-    import torch
-
-    torch.set_num_threads(max(1, int(n)))
 
 
 @contextlib.contextmanager
@@ -35,7 +28,7 @@ def rule_context(smk):
             stack.enter_context(contextlib.redirect_stderr(stream))
         logging.basicConfig(level=logging.INFO, stream=stream or sys.stderr, force=True,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        _limit_threads(getattr(smk, "threads", 1))
+        stack.enter_context(limit_threads(getattr(smk, "threads", 1) or 1))
         logger = logging.getLogger("divrec")
         logger.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards))
         try:
@@ -43,4 +36,9 @@ def rule_context(smk):
         except DivrecError as e:  # one clear line in the log and on the console, no traceback
             logger.error("%s", e)
             print(f"divrec error in rule {smk.rule}: {e}", file=sys.__stderr__)
+            raise SystemExit(1) from None
+        except Exception:  # the traceback belongs in the rule's log, a pointer on the console
+            logger.exception("rule %s failed", smk.rule)
+            where = f"; traceback in {log_path}" if log_path else ""
+            print(f"divrec: rule {smk.rule} failed{where}", file=sys.__stderr__)
             raise SystemExit(1) from None

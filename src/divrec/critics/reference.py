@@ -91,7 +91,7 @@ def install_reference(cfg: dict, kind: str, dataset: str, split_path: str, out: 
                       calibration_out: str) -> None:
     """Body of the ``reference_critic`` rule: verified copy + calibration on this split."""
     from divrec.critics.calibration import calibration_table
-    from divrec.critics.train import load_critic
+    from divrec.critics.checkpoint import load_critic
     from divrec.data.splits import load_part
     from divrec.io import atomic_path, save_parquet
 

@@ -7,21 +7,14 @@ import time
 
 import torch
 
-from divrec.config import train_config, typed
-from divrec.critics.protonet import ProtoNet, ProtoNetParams, episode
-from divrec.critics.simclr import SimCLR, SimCLRParams
+from divrec.config import train_config
+from divrec.critics.checkpoint import build_critic
+from divrec.critics.protonet import episode
 from divrec.data.batches import images, step_generator
 from divrec.data.splits import load_part
 from divrec.device import pick_device, seed_everything
 from divrec.provenance import provenance
 from divrec.training.loop import Trainer
-
-CRITICS = {"simclr": (SimCLR, SimCLRParams), "protonet": (ProtoNet, ProtoNetParams)}
-
-
-def build_critic(kind: str, params: dict):
-    cls, pcls = CRITICS[kind]
-    return cls(typed(pcls, params, f"critics.{kind}"))
 
 
 def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
@@ -74,14 +67,3 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
                                   cfg["evaluation"], info)
         save_parquet(table, calibration_out, trainer.annotate(meta))
     trainer.finish()
-
-
-def load_critic(path: str | os.PathLike, device: torch.device | str = "cpu"):
-    from divrec.errors import DivrecError
-
-    if not os.path.exists(path):
-        raise DivrecError(f"critic checkpoint not found: {path} (train the critics first)")
-    ck = torch.load(path, map_location=device, weights_only=False)
-    model = build_critic(ck["kind"], ck["params"]).to(device)
-    model.load_state_dict(ck["state_dict"])
-    return model.eval()

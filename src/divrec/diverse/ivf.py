@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from divrec.diverse.neighbors import _as_tensor, _drop_self, exact_knn
-from divrec.diverse.threads import limit_threads
+from divrec.device import limit_threads
+from divrec.diverse.exact import as_tensor, drop_self, exact_knn
 
 
 @torch.no_grad()
@@ -49,7 +49,7 @@ def ivf_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
     The (query, probed cell) pairs are sorted by cell, so each cell costs one matmul against
     all queries that probe it; each pair leaves its top-k in a [nq * nprobe, k] buffer that one
     final top-k reduces."""
-    q, b = _as_tensor(query), _as_tensor(base)
+    q, b = as_tensor(query), as_tensor(base)
     kk = min(k + int(exclude_self), len(b))
     cent = kmeans(b, nlist, seed=seed)
     base_order, base_bounds = _groups(exact_knn(b, cent, 1, block=block)[1][:, 0], nlist)
@@ -74,5 +74,5 @@ def ivf_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
     top = torch.topk(cand_d, kk, dim=1, largest=False).indices
     best_d, best_i = cand_d.gather(1, top), cand_i.gather(1, top)
     if exclude_self:
-        return _drop_self(best_d, best_i, kk - 1)
+        return drop_self(best_d, best_i, kk - 1)
     return best_d, best_i

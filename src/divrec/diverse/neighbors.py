@@ -28,8 +28,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from divrec.diverse.exact import as_tensor, drop_self, exact_knn, refine
+from divrec.diverse.ivf import ivf_knn
 from divrec.errors import ConfigError
 
+__all__ = ["SearchSettings", "exact_knn", "faiss_knn", "knn", "recall_at_k", "refine"]
 METHODS = ("auto", "exact", "faiss", "ivf")
 
 
@@ -77,59 +80,13 @@ def resolve_method(st: SearchSettings, nq: int, nb: int) -> str:
     return "faiss" if faiss_available() else "ivf"
 
 
-def _as_tensor(x) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x).float()
-
-
-@torch.no_grad()
-def exact_knn(query, base, k: int, exclude_self: bool = False, block: int = 2048):
-    """-> (distances [nq, k] ascending, indices [nq, k]) by blocked ``torch.cdist``."""
-    q, b = _as_tensor(query), _as_tensor(base)
-    k = min(k, b.shape[0] - int(exclude_self))
-    block = max(1, min(block, (1 << 26) // max(1, b.shape[0])))  # <= 64M distances in memory
-    dist = torch.empty(q.shape[0], k)
-    idx = torch.empty(q.shape[0], k, dtype=torch.long)
-    b_sq = (b * b).sum(1)
-    for s in range(0, q.shape[0], block):
-        qb = q[s:s + block]
-        # |q|^2 - 2 q.b + |b|^2: the matmul form torch.cdist uses for large inputs, fused
-        d2 = torch.addmm(b_sq, qb, b.T, alpha=-2).add_((qb * qb).sum(1, keepdim=True))
-        d2.clamp_min_(0)  # rounding
-        if exclude_self:
-            rows = torch.arange(qb.shape[0])
-            d2[rows, rows + s] = float("inf")
-        i = torch.topk(d2, k, dim=1, largest=False).indices
-        dist[s:s + block], idx[s:s + block] = refine(qb, b, i)
-    return dist, idx
-
-
-def refine(q: torch.Tensor, b: torch.Tensor, idx: torch.Tensor):
-    """Recompute the chosen neighbours' distances directly (the matmul form loses ~1e-2 to
-    float32 cancellation near 0, where memorisation thresholds live) and re-sort them.
-    Unfilled slots (index -1) stay inf."""
-    valid = idx >= 0
-    d = (q.unsqueeze(1) - b[idx.clamp_min(0)]).norm(dim=-1)
-    d = d.masked_fill(~valid, float("inf"))
-    order = torch.argsort(d, dim=1, stable=True)
-    return d.gather(1, order), idx.gather(1, order)
-
-
-def _drop_self(d: torch.Tensor, i: torch.Tensor, k: int):
-    """Rows of a (k+1)-NN answer of a set against itself -> k neighbours other than self."""
-    own = torch.arange(i.shape[0]).unsqueeze(1)
-    keep = i != own
-    # a row that did not return itself (approximation, ties) keeps its first k neighbours
-    keep &= keep.cumsum(1) <= k
-    return d[keep].view(-1, k), i[keep].view(-1, k)
-
-
 @torch.no_grad()
 def faiss_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
               exclude_self: bool = False):
     import faiss
 
-    q = np.ascontiguousarray(_as_tensor(query).numpy())
-    b = np.ascontiguousarray(_as_tensor(base).numpy())
+    q = np.ascontiguousarray(as_tensor(query).numpy())
+    b = np.ascontiguousarray(as_tensor(base).numpy())
     quantizer = faiss.IndexFlatL2(b.shape[1])
     index = faiss.IndexIVFFlat(quantizer, b.shape[1], nlist)
     cp = faiss.ClusteringParameters()
@@ -145,7 +102,7 @@ def faiss_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
     # an unfilled slot (fewer than kk points in the probed lists) is -1 / inf
     d[i < 0] = float("inf")
     if exclude_self:
-        return _drop_self(d, i, kk - 1)
+        return drop_self(d, i, kk - 1)
     return d, i
 
 
@@ -153,8 +110,6 @@ def knn(query, base, k: int, st: SearchSettings | None = None, exclude_self: boo
     """k nearest base points of each query point -> (distances, indices), both [nq, k].
 
     ``exclude_self``: ``query`` IS ``base`` (leave-one-out, e.g. real-to-real distances)."""
-    from divrec.diverse.ivf import ivf_knn
-
     st = st or SearchSettings()
     nq, nb = len(query), len(base)
     if nb - int(exclude_self) < 1:
@@ -167,7 +122,7 @@ def knn(query, base, k: int, st: SearchSettings | None = None, exclude_self: boo
         _, i = faiss_knn(query, base, k, nlist, nprobe, st.seed, exclude_self)
     else:
         _, i = ivf_knn(query, base, k, nlist, nprobe, st.seed, exclude_self, st.block)
-    q, b = _as_tensor(query), _as_tensor(base)
+    q, b = as_tensor(query), as_tensor(base)
     out = [refine(q[s:s + st.block], b, i[s:s + st.block]) for s in range(0, nq, st.block)]
     return torch.cat([d for d, _ in out]), torch.cat([j for _, j in out])
 

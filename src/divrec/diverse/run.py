@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pandas as pd
 
+from divrec.device import limit_threads
 from divrec.diverse.settings import settings_from_config
-from divrec.diverse.threads import limit_threads
 from divrec.io import save_parquet
 from divrec.provenance import provenance
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from divrec.config import typed
 from divrec.diverse.neighbors import SearchSettings
 from divrec.errors import ConfigError
+from divrec.typed import typed
 
 
 @dataclass
