@@ -23,7 +23,7 @@ def entry_styles(summary: pd.DataFrame) -> dict[str, tuple[str, str]]:
 
 def plane_figure(summary: pd.DataFrame, human_classes: pd.DataFrame | None = None,
                  annotate: bool = True):
-    fig, ax = plt.subplots(figsize=(4.8, 3.8))
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
     if human_classes is not None and len(human_classes):
         ax.scatter(human_classes["diversity"], human_classes["recognizability"], s=6,
                    color="0.75", zorder=1, label="humans (per class)")
@@ -47,7 +47,8 @@ def plane_figure(summary: pd.DataFrame, human_classes: pd.DataFrame | None = Non
                             textcoords="offset points", color=color)
     ax.set_xlabel("diversity (SimCLR feature std)")
     ax.set_ylabel("recognizability (ProtoNet 20-way accuracy)")
-    ax.legend(fontsize=7, loc="best")
+    # outside the axes: with a dozen points "best" still covered some of them
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
     return fig
 
