@@ -6,8 +6,8 @@ import pytest
 import yaml
 
 from divrec.config import load_config
-from divrec.typed import typed
 from divrec.errors import ConfigError
+from divrec.typed import typed
 from tests.conftest import ROOT
 
 

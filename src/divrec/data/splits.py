@@ -72,7 +72,7 @@ def reference_order(cids: np.ndarray, char_id: np.ndarray, names: list[str]) -> 
     return np.asarray(cids)[np.argsort(key, kind="stable")]
 
 
-def test_subset(cids: np.ndarray, raw: dict, alphabets: list[str] | None,
+def subset_test_classes(cids: np.ndarray, raw: dict, alphabets: list[str] | None,
                 max_classes: int | None) -> np.ndarray:
     """The test classes of the named alphabets, then at most ``max_classes`` of them."""
     if alphabets:
@@ -84,6 +84,9 @@ def test_subset(cids: np.ndarray, raw: dict, alphabets: list[str] | None,
         first = {c: i for i, c in reversed(list(enumerate(raw["char_id"])))}
         alphabet_of = {c: known[raw["alphabet"][first[c]]] for c in cids}
         cids = np.asarray([c for c in cids if alphabet_of[c] in set(alphabets)])
+    if not len(cids):
+        raise DataError(f"data.omniglot.test_alphabets {alphabets}: none of these alphabets has "
+                        "test classes in this split")
     return cids[:max_classes] if max_classes else cids
 
 
@@ -101,7 +104,7 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "wea
     names = [f"{a}/character{c:02d}" for a, c in zip(raw["alphabet_names"][raw["alphabet"]],
                                                     raw["character"])]
     parts = {part: reference_order(cids, raw["char_id"], names) for part, cids in parts.items()}
-    parts["test"] = test_subset(parts["test"], raw, test_alphabets, max_test_classes)
+    parts["test"] = subset_test_classes(parts["test"], raw, test_alphabets, max_test_classes)
     out_arrays = {}
     for part, cids in parts.items():
         rows = [np.flatnonzero(raw["char_id"] == c) for c in cids]
