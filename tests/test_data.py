@@ -154,6 +154,8 @@ def test_real_omniglot_weak_split_counts(real_mirror, tmp_path):
 def test_classes_follow_the_published_name_order():
     """The reference numbers classes by sorted "alphabet.characterNN" names, not Omniglot's ids:
     here id 1 is Latin/character02, id 2 Greek/character01, id 3 Latin/character01."""
-    char_id = np.array([1, 1, 2, 3, 3])
-    names = ["Latin/character02"] * 2 + ["Greek/character01"] + ["Latin/character01"] * 2
-    assert splits.reference_order(np.array([1, 2, 3]), char_id, names).tolist() == [2, 3, 1]
+    raw = {"char_id": np.array([1, 1, 2, 3, 3]), "alphabet": np.array([1, 1, 0, 1, 1]),
+           "alphabet_names": np.array(["Greek", "Latin"]), "character": np.array([2, 2, 1, 1, 1])}
+    name_of = splits.class_names(raw)
+    assert name_of == {1: "Latin/character02", 2: "Greek/character01", 3: "Latin/character01"}
+    assert splits.reference_order(np.array([1, 2, 3]), name_of).tolist() == [2, 3, 1]

@@ -124,10 +124,10 @@ def limit_threads(n: int | None):
         return
     from threadpoolctl import threadpool_limits
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, int(n)))
+    n, before = max(1, int(n)), torch.get_num_threads()
+    torch.set_num_threads(n)
     try:
-        with threadpool_limits(max(1, int(n))):
+        with threadpool_limits(n):
             yield
     finally:
         torch.set_num_threads(before)

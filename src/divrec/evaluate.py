@@ -7,7 +7,6 @@ Every source goes through exactly this code, humans included: the same post-proc
 from __future__ import annotations
 
 import json
-import logging
 import os
 from dataclasses import dataclass
 
@@ -24,8 +23,6 @@ from divrec.metrics.diversity import diversity
 from divrec.metrics.originality import originality
 from divrec.metrics.recognizability import make_tasks, recognizability
 from divrec.samples import SampleSet
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -97,9 +94,6 @@ def score(ss: SampleSet, critics: Critics, st: EvalSettings):
     orig = originality(feats, ex_feats)
     k = min(st.k_way, c)
     tasks = make_tasks(c, k, st.tasks_per_class, st.task_seed)
-    if st.query_mode == "fresh" and int((~excluded).sum(1).min()) < st.tasks_per_class:
-        log.warning("query_mode fresh needs %d samples per class (one per task); classes with "
-                    "fewer are queried as in 'random' (samples reused)", st.tasks_per_class)
     rec = recognizability(metric, ex_metric, tasks, excluded, st.query_mode, st.task_seed)
 
     orig_valid = orig.masked_fill(excluded, float("nan"))

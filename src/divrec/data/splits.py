@@ -63,30 +63,35 @@ def class_parts(raw: dict, split: str, val_fraction: float, seed: int) -> dict[s
     return {"train": train[~is_val], "val": train[is_val], "test": cids[is_test]}
 
 
-def reference_order(cids: np.ndarray, char_id: np.ndarray, names: list[str]) -> np.ndarray:
+def class_names(raw: dict) -> dict[int, str]:
+    """char id -> "alphabet/characterNN", read once from the class's first drawing."""
+    alphabets = raw["alphabet_names"][raw["alphabet"]]
+    first = {c: i for i, c in reversed(list(enumerate(raw["char_id"])))}
+    return {c: f"{alphabets[i]}/character{raw['character'][i]:02d}" for c, i in first.items()}
+
+
+def reference_order(cids: np.ndarray, name_of: dict[int, str]) -> np.ndarray:
     """``cids`` sorted as the published loader numbers classes: by the name
     ``"<alphabet>.<characterNN>"`` (REFERENCE.md §1.1). Seeded evaluation tasks index classes by
     position, so only this order makes per-class scores identical to the published code's."""
-    first = {c: i for i, c in reversed(list(enumerate(char_id)))}
-    key = [names[first[c]].replace("/", ".") for c in cids]
+    key = [name_of[c].replace("/", ".") for c in cids]
     return np.asarray(cids)[np.argsort(key, kind="stable")]
 
 
-def subset_test_classes(cids: np.ndarray, raw: dict, alphabets: list[str] | None,
-                max_classes: int | None) -> np.ndarray:
-    """The test classes of the named alphabets, then at most ``max_classes`` of them."""
+def subset_test_classes(cids: np.ndarray, name_of: dict[int, str], known: list[str],
+                        alphabets: list[str] | None, max_classes: int | None) -> np.ndarray:
+    """The test classes of the named alphabets (of the ``known`` ones), then at most
+    ``max_classes`` of them."""
     if alphabets:
-        known = [str(a) for a in raw["alphabet_names"]]
         unknown = sorted(set(alphabets) - set(known))
         if unknown:
             raise DataError(f"data.omniglot.test_alphabets: unknown alphabet(s) {unknown}; "
                             f"Omniglot has {known}")
-        first = {c: i for i, c in reversed(list(enumerate(raw["char_id"])))}
-        alphabet_of = {c: known[raw["alphabet"][first[c]]] for c in cids}
-        cids = np.asarray([c for c in cids if alphabet_of[c] in set(alphabets)])
-    if not len(cids):
-        raise DataError(f"data.omniglot.test_alphabets {alphabets}: none of these alphabets has "
-                        "test classes in this split")
+        wanted = set(alphabets)
+        cids = np.asarray([c for c in cids if name_of[c].split("/")[0] in wanted])
+        if not len(cids):
+            raise DataError(f"data.omniglot.test_alphabets {alphabets}: none of these alphabets "
+                            "has test classes in this split")
     return cids[:max_classes] if max_classes else cids
 
 
@@ -101,10 +106,11 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "wea
     parts = class_parts(raw, split, val_fraction, seed)
     if max_train_classes:
         parts["train"] = parts["train"][:max_train_classes]
-    names = [f"{a}/character{c:02d}" for a, c in zip(raw["alphabet_names"][raw["alphabet"]],
-                                                    raw["character"])]
-    parts = {part: reference_order(cids, raw["char_id"], names) for part, cids in parts.items()}
-    parts["test"] = subset_test_classes(parts["test"], raw, test_alphabets, max_test_classes)
+    name_of = class_names(raw)
+    parts = {part: reference_order(cids, name_of) for part, cids in parts.items()}
+    parts["test"] = subset_test_classes(parts["test"], name_of,
+                                        [str(a) for a in raw["alphabet_names"]],
+                                        test_alphabets, max_test_classes)
     out_arrays = {}
     for part, cids in parts.items():
         rows = [np.flatnonzero(raw["char_id"] == c) for c in cids]
@@ -118,7 +124,7 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "wea
         out_arrays[f"{part}_images"] = to_uint8(imgs.flatten(0, 1)).reshape(
             len(cids), m, image_size, image_size)
         out_arrays[f"{part}_exemplar"] = choose_exemplars(imgs, exemplar)
-        out_arrays[f"{part}_names"] = np.array([names[r[0]] for r in rows])
+        out_arrays[f"{part}_names"] = np.array([name_of[c] for c in cids])
         out_arrays[f"{part}_char_id"] = np.asarray(cids)
     save_npz(out, **out_arrays)
     return Path(out)

@@ -18,9 +18,12 @@ Samples flagged ``excluded`` (the exemplar itself among human drawings) are neve
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import torch
+
+log = logging.getLogger(__name__)
 
 
 def make_tasks(n_classes: int, k_way: int = 20, per_class: int = 500,
@@ -66,6 +69,9 @@ def recognizability(query_emb: torch.Tensor, exemplar_emb: torch.Tensor, tasks: 
     chosen_hits = torch.zeros(c, dtype=torch.float64)
     g = torch.Generator().manual_seed(seed)
     fresh = _fresh_order(valid, tasks) if query_mode == "fresh" else None
+    if fresh is not None and not fresh[0].all():
+        log.warning("query_mode fresh: %d of %d classes have fewer samples than tasks; they are "
+                    "queried as in 'random' (samples reused)", int((~fresh[0]).sum()), c)
     seen = torch.zeros(c, dtype=torch.long)
     for start in range(0, len(tasks), block):
         t = tasks[start:start + block]  # [B, k]
