@@ -90,6 +90,16 @@ def test_paper_step_counts_follow_the_train_part():
     assert cfg["critics"]["simclr"]["train"]["steps"] == math.ceil(100 * 26520 / 448)
 
 
+def test_paper_diffusion_entries_keep_the_published_parameterisation():
+    """config/paper.yaml merges over config/config.yaml, whose CPU entries predict x0 and give
+    FSDM a map context: the merged published entries must not inherit either."""
+    cfg = load_config(ROOT / "config/config.yaml", ROOT / "config/paper.yaml")
+    for name, entry in cfg["models"].items():
+        if entry["family"] in ("ddpm", "cfgdm", "fsdm"):
+            assert entry["params"].get("prediction", "eps") == "eps", name
+            assert entry["params"].get("context_kind", "vector") == "vector", name
+
+
 def test_a_shortened_run_keeps_its_schedule_shape():
     """The same entry at 1/10 of its steps: linear/cosine factors at the same fraction of the
     run are equal, so a short run is a scaled copy of the full one."""

@@ -32,7 +32,8 @@ from divrec.training.run import batch_function
 SIZE = 16
 TINY = {"n_feat": 6, "dim_mults": [1, 2], "blocks": 1, "heads": 2, "dim_head": 4,
         "dw_kernel": 3, "timesteps": 20, "sample_steps": 4, "image_size": SIZE}
-FAMILIES = {"ddpm": {}, "cfgdm": {}, "fsdm": {"set_size": 3, "context_dim": 8, "enc_width": 4}}
+FAMILIES = {"ddpm": {}, "cfgdm": {"prediction": "x0"},
+            "fsdm": {"set_size": 3, "context_dim": 8, "enc_width": 4}}
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.one_thread
@@ -184,6 +185,28 @@ def test_model_guidance_zero_equals_plain_conditional_sampling():
     sampler = DDIMSampler(model.schedule, steps=TINY["sample_steps"], clip_x0=True)
     b = sample_loop(sampler, ref_eps, ex.shape, "cpu", torch.Generator().manual_seed(5))
     assert torch.allclose(a, (b.clamp(-1, 1) + 1) / 2, atol=1e-6)
+
+
+def test_x0_prediction_gives_samplers_the_consistent_eps_and_trains_on_x0():
+    """``prediction: x0``: the sampler's x0 estimate from ``denoise`` is exactly the network's
+    output, and the loss is the MSE to the clean image (not to the noise)."""
+    model = build_model("ddpm", {**TINY, "prediction": "x0"})
+    g = torch.Generator().manual_seed(0)
+    x_t, ex = torch.randn(4, 1, SIZE, SIZE, generator=g), torch.rand(4, 1, SIZE, SIZE, generator=g)
+    t = torch.tensor([0, 5, 12, 19])
+    cond = model.condition(ex * 2 - 1)
+    out = model.unet(x_t, t, **cond)
+    x0 = model.schedule.predict_x0(x_t, t, model.denoise(x_t, t, cond))
+    assert torch.allclose(x0, out, atol=1e-4)
+    x0_data = torch.full((4, 1, SIZE, SIZE), 0.3)
+    torch.manual_seed(1)
+    loss = model.diffusion_loss(x0_data, cond)
+    torch.manual_seed(1)
+    tt = model.schedule.sample_t(4, "cpu")
+    xt = model.schedule.q_sample(x0_data, tt, torch.randn_like(x0_data))
+    assert torch.allclose(loss, ((model.unet(xt, tt, **cond) - x0_data) ** 2).mean())
+    with pytest.raises(ConfigError, match="prediction must be one of"):
+        build_model("ddpm", {**TINY, "prediction": "v"})
 
 
 def test_sampling_options_are_checked():
@@ -339,6 +362,22 @@ def test_fsdm_context_comes_from_the_other_set_members():
     assert c.shape == (len(ex), 8)
     with pytest.raises(ConfigError, match="set_size >= 2"):
         build_model("fsdm", {**TINY, "set_size": 1})
+
+
+def test_fsdm_map_context_is_a_per_pixel_mean_of_the_other_members():
+    model = build_model("fsdm", {**TINY, **FAMILIES["fsdm"], "context_kind": "map",
+                                 "map_channels": 2})
+    sets = (torch.rand(2, 3, 1, SIZE, SIZE, generator=torch.Generator().manual_seed(0)) > 0.7)
+    f = model.encoder.features(sets.float().flatten(0, 1) * 2 - 1).view(2, 3, 2, SIZE, SIZE)
+    pooled = model._pool(f)
+    assert torch.allclose(pooled[:, 0], (f[:, 1] + f[:, 2]) / 2, atol=1e-6)
+    assert torch.isfinite(model.loss(sets.float())["loss"])
+    ex = _part().exemplars()
+    assert model.condition(ex)["exemplar"].shape == (len(ex), 2, SIZE, SIZE)
+    x = model.sample(ex, torch.Generator().manual_seed(0))
+    assert x.shape == ex.shape and torch.isfinite(x).all()
+    with pytest.raises(ConfigError, match="context_kind"):
+        build_model("fsdm", {**TINY, "context_kind": "grid"})
 
 
 def test_bench_sampling_prints_both_samplers(capsys):

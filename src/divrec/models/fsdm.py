@@ -32,10 +32,22 @@ class Params(DiffusionParams):
     variational: bool = True
     kl_weight: float = 1.0       # on the KL averaged over context dims (as in R4)
     context: str = "loo"         # loo | all
+    context_kind: str = "vector"  # vector (FiLM, R4) | map: a per-pixel set context, stacked
+    map_channels: int = 4         # on x_t like DDPM's exemplar (channels of the map)
 
 
 def _conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, 2, 1), nn.GroupNorm(1, cout), nn.GELU())
+
+
+class MapEncoder(nn.Module):
+    """Per-pixel features of each drawing (no downsampling), averaged over a set: a context that
+    keeps WHERE the strokes are, which a pooled vector has to learn to re-encode."""
+
+    def __init__(self, width: int, channels: int):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(1, width, 3, padding=1), nn.GELU(),
+                                      nn.Conv2d(width, channels, 3, padding=1))
 
 
 class SetEncoder(nn.Module):
@@ -67,8 +79,12 @@ class Fsdm(DiffusionModel):
             raise ConfigError("fsdm context 'loo' needs set_size >= 2 (the others of the set)")
         if p.augment_class:
             raise ConfigError("fsdm trains on sets: use augment_sets, not augment_class")
+        if p.context_kind not in ("vector", "map"):
+            raise ConfigError(f"fsdm context_kind must be 'vector' or 'map', got "
+                              f"'{p.context_kind}'")
         super().__init__(p)
-        self.encoder = SetEncoder(p.enc_width, p.context_dim, p.variational)
+        self.encoder = (SetEncoder(p.enc_width, p.context_dim, p.variational)
+                        if p.context_kind == "vector" else MapEncoder(p.enc_width, p.map_channels))
 
     @property
     def set_size(self) -> int:
@@ -79,26 +95,42 @@ class Fsdm(DiffusionModel):
         return self.p.augment_sets
 
     def unet_params(self, p, **over):
+        if p.context_kind == "map":
+            return super().unet_params(p, cond_channels=p.map_channels, context_dim=0)
         return super().unet_params(p, cond_channels=0, context_dim=p.context_dim)
 
     def condition(self, exemplars: torch.Tensor) -> Cond:
-        """One-shot: the set is the exemplar alone; the context is the posterior mean."""
-        mu, _ = self.encoder.posterior(self.encoder.features(exemplars))
+        """One-shot: the set is the exemplar alone; the context is the posterior mean (vector)
+        or the exemplar's feature map (map)."""
+        f = self.encoder.features(exemplars)
+        if self.p.context_kind == "map":
+            return {"exemplar": f}
+        mu, _ = self.encoder.posterior(f)
         return {"context": mu}
 
     def null_condition(self, exemplars: torch.Tensor) -> Cond:
+        if self.p.context_kind == "map":
+            return {"exemplar": exemplars.new_zeros(exemplars.shape[0], self.p.map_channels,
+                                                    *exemplars.shape[-2:])}
         return {"context": exemplars.new_zeros(exemplars.shape[0], self.p.context_dim)}
+
+    def _pool(self, f: torch.Tensor) -> torch.Tensor:
+        """[B, S, ...] per-member features -> each member's set context (loo or all)."""
+        s = f.shape[1]
+        if self.p.context == "loo":
+            return (f.sum(1, keepdim=True) - f) / (s - 1)
+        return f.mean(1, keepdim=True).expand_as(f)
 
     def loss(self, batch: torch.Tensor) -> dict:
         """batch [B, S, 1, H, W] of same-class sets in [0, 1]."""
         b, s = batch.shape[:2]
         x = to_model_range(batch.flatten(0, 1), self.size)
-        f = self.encoder.features(x).view(b, s, -1)
-        if self.p.context == "loo":
-            pooled = (f.sum(1, keepdim=True) - f) / (s - 1)
-        else:
-            pooled = f.mean(1, keepdim=True).expand_as(f)
-        mu, logvar = self.encoder.posterior(pooled)
+        f = self.encoder.features(x)
+        if self.p.context_kind == "map":
+            cond = {"exemplar": self._pool(f.view(b, s, *f.shape[1:])).flatten(0, 1)}
+            mse = self.diffusion_loss(x, self.drop_condition(cond, x))
+            return {"loss": mse, "mse": mse}
+        mu, logvar = self.encoder.posterior(self._pool(f.view(b, s, -1)))
         kl = torch.zeros((), device=x.device)
         c = mu
         if logvar is not None:

@@ -67,6 +67,9 @@ class VaeStn(GenerativeModel):
         self.lstm = nn.LSTMCell(p.z_size + g, p.lstm_size)
 
     def _read(self, img: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        """Glimpses of every channel of ``img`` [B, C, H, W] at theta -> [B, C * r * r]: the
+        error, target and exemplar images share one theta, so they are read as one 3-channel
+        image (one sampling grid, one kernel) instead of three."""
         r = self.p.read_size
         grid = F.affine_grid(theta, [img.shape[0], 1, r, r], align_corners=False)
         return F.grid_sample(img, grid, align_corners=False).flatten(1)
@@ -88,15 +91,18 @@ class VaeStn(GenerativeModel):
              generator: torch.Generator | None = None):
         h, c, theta, canvas = self._init_state(exemplar)
         kl = exemplar.new_zeros(exemplar.shape[0])
+        pair = None if target is None else torch.cat([target, exemplar], 1)
         for _ in range(self.p.time_step):
-            r_ex = self._read(exemplar, theta)
-            if target is not None:
-                err = target - torch.sigmoid(canvas)
-                q_in = torch.cat([h, self._read(err, theta), self._read(target, theta), r_ex], 1)
+            if pair is not None:
+                err = pair[:, :1] - torch.sigmoid(canvas)
+                glimpses = self._read(torch.cat([err, pair], 1), theta)
+                r_ex = glimpses[:, 2 * self.p.read_size**2:]
+                q_in = torch.cat([h, glimpses], 1)
                 mu, logvar = self.q_mu(q_in), self.q_logvar(q_in)
                 z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
                 kl = kl + 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
             else:
+                r_ex = self._read(exemplar, theta)
                 z = torch.randn(exemplar.shape[0], self.p.z_size, generator=generator,
                                 device=exemplar.device, dtype=exemplar.dtype)
             canvas = canvas + self._write(h, theta)
