@@ -140,3 +140,55 @@ def test_finish_removes_the_resume_state_unless_kept(tmp_path):
     kept.finish()
     assert kept.state_path.exists()
     assert kept.run_hash == done.run_hash  # keep_resume does not change what is computed
+
+
+class _Normed(torch.nn.Module):
+    """A Linear then a BatchNorm with a slow running average (momentum 0.01, as DA-GAN's)."""
+
+    batch_kind = "images"
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(3, 2)
+        self.bn = torch.nn.BatchNorm1d(2, momentum=0.01)
+
+    def configure_optimizers(self, tc):
+        return {"main": torch.optim.SGD(self.parameters(), lr=tc.lr)}
+
+    def loss(self, batch):
+        return {"loss": self.bn(self.lin(batch)).pow(2).mean() + self.lin.bias.pow(2).sum()}
+
+    def calibration_forward(self, batch):
+        self.loss(batch)
+
+    def train_step(self, batch, opts, step, tc):
+        opts["main"].zero_grad()
+        out = self.loss(batch)
+        out["loss"].backward()
+        opts["main"].step()
+        return out
+
+
+def test_recalibrated_batchnorm_statistics_are_those_of_the_exported_weights(tmp_path):
+    def batches(s):
+        return torch.randn(16, 3, generator=torch.Generator().manual_seed(s)) * 3 + 5
+
+    def export(n):
+        torch.manual_seed(0)
+        tc = TrainConfig(steps=20, batch_size=16, lr=0.5, log_every=5, recalibrate_bn=n)
+        tr = Trainer(_Normed(), tc, tmp_path / str(n), torch.device("cpu"), run_config={})
+        tr.fit(batches)
+        tr.export(tmp_path / f"m{n}.pt", {})
+        return tr, torch.load(tmp_path / f"m{n}.pt", weights_only=False)["state_dict"]
+
+    tr, state = export(3)
+    lin = tr.model.lin
+    with torch.no_grad():
+        acts = [lin(batches(20 + i)) for i in range(3)]  # the 3 batches after the last step
+    want_mean = torch.stack([a.mean(0) for a in acts]).mean(0)
+    want_var = torch.stack([a.var(0) for a in acts]).mean(0)  # unbiased, as BatchNorm keeps
+    assert torch.allclose(state["bn.running_mean"], want_mean, atol=1e-5)
+    assert torch.allclose(state["bn.running_var"], want_var, atol=1e-4)
+    assert torch.equal(state["lin.weight"], lin.weight)  # weights untouched
+    _, stale = export(0)  # off: the slow EMA, far from the weights' statistics
+    assert not torch.allclose(stale["bn.running_mean"], want_mean, atol=1e-2)

@@ -77,10 +77,10 @@ def test_tiny_real_run_produces_tables_and_figure(tiny_run):
         assert summary[col].notna().all()
     assert summary["recognizability"].between(0, 1).all()
     # a 5-step model may draw one identical blob per class (diversity exactly 0, as VAE-NS did
-    # once): the metric must be >= 0 everywhere and positive for humans and the diffusion models,
-    # whose samples are noise-like after 5 steps
+    # once, and the x0-predicting diffusion models nearly do): the metric must be >= 0
+    # everywhere and clearly positive for the humans' 20 different drawings
     assert (summary["diversity"] >= 0).all()
-    assert (summary.loc[summary.family.isin(["human", "ddpm", "cfgdm"]), "diversity"] > 0.1).all()
+    assert (summary.loc[summary.family == "human", "diversity"] > 0.1).all()
     assert (summary["diversity_lo"] <= summary["diversity"]).all()
     per_class = pd.read_parquet(results / "omniglot/metrics/human/data/per_class.parquet")
     assert len(per_class) == summary.loc[summary.family == "human", "n_classes"].iloc[0]

@@ -109,6 +109,7 @@ class TrainConfig:
     ema: float | None = None
     ema_warmup: bool = True  # decay min(ema, (1 + s) / (10 + s)) at update s
     export: str = "last"  # last (EMA if enabled, else final weights) | best (best validation)
+    recalibrate_bn: int = 0  # batches to re-estimate BatchNorm statistics of the exported weights
     precision: str = "auto"  # auto | bf16 | fp32 (device.resolve_precision)
     keep_resume: bool = False  # keep the resume state once the outputs are written
     seed: int = 0

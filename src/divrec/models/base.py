@@ -43,6 +43,11 @@ class Trainable(nn.Module):
     def val_step(self, batch) -> dict[str, torch.Tensor]:
         return self.loss(batch)
 
+    @torch.no_grad()
+    def calibration_forward(self, batch) -> None:
+        """One forward pass through the layers that sampling uses (``recalibrate_bn``)."""
+        self.loss(batch)
+
 
 class GenerativeModel(Trainable):
     family: ClassVar[str] = ""

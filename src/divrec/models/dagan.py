@@ -137,6 +137,12 @@ class Dagan(GenerativeModel):
         d_real, d_fake = self.d(x1, x2).mean(), self.d(x1, fake).mean()
         return {"loss": d_real - d_fake, "d_real": d_real, "d_fake": d_fake}
 
+    @torch.no_grad()
+    def calibration_forward(self, batch) -> None:
+        """Only the generator has BatchNorm (``recalibrate_bn``)."""
+        x1, _ = self._pair(batch)
+        self.g(x1, self._noise(x1))
+
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
     def sample(self, exemplars, generator=None, **options):
