@@ -85,3 +85,27 @@ def test_no_import_cycle_in_the_package():
     graph = import_graph()
     assert len(graph) > 50
     assert cycles(graph) == []
+
+
+def test_results_layout_is_written_once():
+    """The shared result files are named by ``divrec.paths.Layout`` only: no rule, script or
+    library module spells them out again (logs, benchmarks, figure subfolders and the quality
+    comparison's own tree under results/quality excepted)."""
+    import re
+
+    from divrec.paths import Layout
+
+    lay = Layout("results")
+    assert lay.samples("{dataset}", "{model}", "{point}") == \
+        "results/{dataset}/samples/{model}/{point}.npz"
+    assert lay.metrics("omniglot", "human", "data", "per_class") == \
+        "results/omniglot/metrics/human/data/per_class.parquet"
+    spelled = re.compile(r"""["'/](models|samples|metrics|critics|data)/[{"']""")
+    root = SRC.parent
+    files = [*root.glob("workflow/rules/*.smk"), *root.glob("workflow/scripts/*.py"),
+             *SRC.rglob("*.py"), root / "Snakefile"]
+    offenders = [f"{p.relative_to(root)}:{i}" for p in files if p.name != "paths.py"
+                 for i, line in enumerate(p.read_text().splitlines(), 1)
+                 if spelled.search(line) and "logs/" not in line and "benchmarks/" not in line
+                 and "QRES" not in line and "QD}" not in line and "figures" not in line]
+    assert not offenders, offenders

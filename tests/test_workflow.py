@@ -62,6 +62,32 @@ def test_dry_run_lists_every_stage(tmp_path):
         assert rule in jobs, rule
 
 
+def test_rules_write_the_files_the_layout_names(tmp_path):
+    """The rules, the figure targets and the CLI share ``divrec.paths.Layout``: every shared file
+    it names for the tiny config's points is a planned output, made by the rule that owns it."""
+    from divrec.config import load_config, model_points, split_variant
+    from divrec.paths import HUMAN, Layout
+
+    res = smk("-n", "--summary", results=tmp_path)
+    planned = dict(line.split("\t")[::2][:2] for line in res.stdout.splitlines()[1:]
+                   if line.count("\t") >= 2)
+    lay = Layout(str(tmp_path))
+    cfg = load_config(*[ROOT / c for c in CONFIGS])
+    want = {}
+    for ds in {d for d, _, _ in model_points(cfg)}:
+        want |= {lay.split(ds): f"split_{ds}", lay.calibration(ds): "critic_calibration",
+                 lay.summary(ds): "aggregate", lay.claims(ds): "claims",
+                 lay.figures(ds, "plane.png"): "plane_figure",
+                 lay.samples(ds, *HUMAN): "sample_humans"}
+        want |= {lay.critic(ds, k): "train_critic" for k in ("simclr", "protonet")}
+    for ds, m, p in model_points(cfg):
+        want[lay.model(ds, m, split_variant(p.name)[0])] = "train_model"
+        want[lay.samples(ds, m, p.name)] = "sample_model"
+        want |= {lay.metrics(ds, m, p.name, t): "metrics" for t in ("per_class", "summary")}
+    for path, rule in want.items():
+        assert planned.get(path) == rule, (path, planned.get(path))
+
+
 def test_bad_config_key_fails_naming_it(tmp_path):
     res = smk("-n", "--config", "evaluation={'n_sampels': 3}", results=tmp_path, check=False)
     assert res.returncode != 0

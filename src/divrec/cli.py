@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from divrec.errors import DivrecError
+from divrec.paths import HUMAN, Layout
 
 
 def _cfg(args):
@@ -38,30 +39,27 @@ def cmd_points(args):
         print(f"{dataset}\t{model}\t{point.name}\t{point.params}")
 
 
-def _paths(args):
-    res = Path(args.results) / args.dataset
-    return res, res / "data" / "split.npz"
+def _layout(args) -> Layout:
+    return Layout(str(args.results))
 
 
 def cmd_train(args):
     from divrec.training.run import train_model
 
-    res, split = _paths(args)
-    out = res / "models" / args.model / args.point
-    train_model(_cfg(args), args.dataset, args.model, args.point, str(split),
-                str(out / "model.pt"), str(out / "history.parquet"),
-                str(Path(args.results) / ".resume"))
-    print(out / "model.pt")
+    lay, ds = _layout(args), args.dataset
+    train_model(_cfg(args), ds, args.model, args.point, lay.split(ds),
+                lay.model(ds, args.model, args.point),
+                lay.model(ds, args.model, args.point, "history.parquet"), lay.resume())
+    print(lay.model(ds, args.model, args.point))
 
 
 def cmd_train_critic(args):
     from divrec.critics.train import train_critic
 
-    res, split = _paths(args)
-    train_critic(_cfg(args), args.kind, args.dataset, str(split),
-                 str(res / "critics" / f"{args.kind}.pt"),
-                 str(res / "critics" / f"{args.kind}_history.parquet"),
-                 str(Path(args.results) / ".resume" / args.dataset / "critics" / args.kind))
+    lay, ds = _layout(args), args.dataset
+    train_critic(_cfg(args), args.kind, ds, lay.split(ds), lay.critic(ds, args.kind),
+                 lay.critic(ds, args.kind, "_history.parquet"),
+                 lay.critic_state(ds, args.kind))
 
 
 def cmd_reference_critics(args):
@@ -73,12 +71,12 @@ def cmd_reference_critics(args):
 
     cfg = _cfg(args)
     cfg.setdefault("training", {})["keep_resume"] = True  # a finished kind must not retrain
-    res, split = _paths(args)
+    split = _layout(args).split(args.dataset)
     R.check_dataset(args.dataset, cfg["data"][args.dataset])
     state = Path(args.state)
     export = state / "export"
     for kind in args.kinds:
-        train_critic(cfg, kind, args.dataset, str(split), str(export / f"{kind}.pt"),
+        train_critic(cfg, kind, args.dataset, split, str(export / f"{kind}.pt"),
                      str(export / f"{kind}_history.parquet"), str(state / kind),
                      str(export / f"{kind}_calibration.parquet"))
     if set(args.kinds) == set(R.KINDS):
@@ -93,13 +91,13 @@ def cmd_sample(args):
     from divrec.generate import sample_checkpoint
 
     cfg = _cfg(args)
-    res, split = _paths(args)
-    ckpt = res / "models" / args.model / split_variant(args.point)[0] / "model.pt"
+    lay, ds = _layout(args), args.dataset
+    ckpt = lay.model(ds, args.model, split_variant(args.point)[0])
     ev = cfg["evaluation"]
-    ss = sample_checkpoint(str(ckpt), str(split), ev["n_samples"], cfg["seed"], cfg["device"],
+    ss = sample_checkpoint(ckpt, lay.split(ds), ev["n_samples"], cfg["seed"], cfg["device"],
                            ev["sample_batch"],
                            **sample_options(cfg["models"][args.model], args.point))
-    out = res / "samples" / args.model / f"{args.point}.npz"
+    out = lay.samples(ds, args.model, args.point)
     ss.save(out)
     print(out)
 
@@ -114,30 +112,30 @@ def cmd_evaluate(args):
     from divrec.io import save_parquet
     from divrec.plots.plane import write_plane
 
-    res = Path(args.results) / args.dataset
+    lay, ds = _layout(args), args.dataset
     st = EvalSettings()
     if args.config:
         st = EvalSettings(**{k: v for k, v in _cfg(args)["evaluation"].items()
                              if k in EvalSettings.__dataclass_fields__})
-    _check_user_file(args, res, st)
+    _check_user_file(args, lay, st)
     if args.critics == "reference":
         from divrec.critics.reference import reference_critic
 
         simclr, protonet = reference_critic("simclr"), reference_critic("protonet")
     else:
-        simclr = args.simclr or res / "critics" / "simclr.pt"
-        protonet = args.protonet or res / "critics" / "protonet.pt"
+        simclr = args.simclr or lay.critic(ds, "simclr")
+        protonet = args.protonet or lay.critic(ds, "protonet")
     per_class, _, summary = evaluate_file(
         args.samples, simclr, protonet, st, pick_device(args.device),
         dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
-    out = Path(args.out or res / "user" / args.name)
+    out = Path(args.out or lay.user(ds, args.name))
     save_parquet(per_class, out / "per_class.parquet")
-    base = res / "metrics" / "summary.parquet"
+    base = Path(lay.summary(ds))
     table = (pd.concat([pd.read_parquet(base), summary], ignore_index=True) if base.exists()
              else summary)
     table["distance_to_human"] = distance_to_humans(table)
     save_parquet(table, out / "summary.parquet")
-    human = res / "metrics" / "human" / "data" / "per_class.parquet"
+    human = Path(lay.metrics(ds, *HUMAN, "per_class"))
     write_plane(str(out / "summary.parquet"), str(human) if human.exists() else None,
                 [str(out / "plane.png"), str(out / "plane.pdf")])
     row = table[table["model"] == args.name].iloc[0]
@@ -146,7 +144,7 @@ def cmd_evaluate(args):
           f"[{row.recognizability_lo:.4f}, {row.recognizability_hi:.4f}]; figure {out}/plane.png")
 
 
-def _check_user_file(args, res: Path, st) -> None:
+def _check_user_file(args, lay: Layout, st) -> None:
     """Refuse what would silently score wrong (divrec.user_samples); warn when the humans on the
     plane were scored with other settings."""
     import numpy as np
@@ -155,13 +153,13 @@ def _check_user_file(args, res: Path, st) -> None:
     from divrec.io import read_parquet_metadata
 
     arrays = U.read_raw(args.samples)
-    split = res / "data" / "split.npz"
+    split = Path(lay.split(args.dataset))
     if split.exists():
         with np.load(split) as z:
             names, size = [str(n) for n in z["test_names"]], int(z["test_images"].shape[-1])
         U.check_against_split(arrays, args.samples, names, size, args.classes == "subset",
                               args.resize)
-    human = res / "metrics" / "human" / "data" / "per_class.parquet"
+    human = Path(lay.metrics(args.dataset, *HUMAN, "per_class"))
     if human.exists():
         theirs = (read_parquet_metadata(human).get("config") or {}).get("evaluation") or {}
         ours = {**vars(st), "n_samples": int(arrays["samples"].shape[1])}

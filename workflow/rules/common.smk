@@ -1,12 +1,14 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
 from divrec.config import find_point, model_points, split_variant
 from divrec.metrics.features import resolve_extractor
+from divrec.paths import HUMAN, Layout
 from divrec.plots.targets import figure_paths, importance_paths
 from divrec.provenance import config_hash
 
 RES = config.get("results", "results")
-D = f"{RES}/{{dataset}}"  # every result lives under its dataset
-RESUME = f"{RES}/.resume"
+L = Layout(RES)  # every shared path (divrec/paths.py); logs and benchmarks stay in their rules
+DS = "{dataset}"  # every result lives under its dataset
+RESUME = L.resume()
 POINTS = model_points(config)  # (dataset, model, point)
 DATASETS = sorted({d for d, _, _ in POINTS})
 
@@ -20,7 +22,7 @@ wildcard_constraints:
 
 
 def split_file(wildcards):
-    return f"{RES}/{wildcards.dataset}/data/split.npz"
+    return L.split(wildcards.dataset)
 
 
 def model_hash(wildcards):
@@ -47,7 +49,7 @@ def critic_hash(wildcards):
 def trained_model(wildcards):
     """The checkpoint a (possibly sampler-variant) point is sampled from."""
     base = split_variant(wildcards.point)[0]
-    return f"{RES}/{wildcards.dataset}/models/{wildcards.model}/{base}/model.pt"
+    return L.model(wildcards.dataset, wildcards.model, base)
 
 
 def sample_hash(wildcards):
@@ -60,9 +62,8 @@ def eval_hash(wildcards=None):
 
 
 def point_summaries(ds):
-    paths = [f"{RES}/{ds}/metrics/human/data/summary.parquet"]
-    paths += [f"{RES}/{ds}/metrics/{m}/{p.name}/summary.parquet" for d, m, p in POINTS if d == ds]
-    return paths
+    pairs = [HUMAN] + [(m, p.name) for d, m, p in POINTS if d == ds]
+    return [L.metrics(ds, m, p) for m, p in pairs]
 
 
 def summary_inputs(wildcards):
@@ -78,12 +79,12 @@ def diverse_hash(wildcards=None):
 def diverse_extractor_input(wildcards):
     """The SimCLR critic when it is the DS feature extractor (SqueezeNet weights: a config path)."""
     if (config.get("diverse") or {}).get("extractor", "simclr") == "simclr":
-        return {"simclr": f"{RES}/{wildcards.dataset}/critics/simclr.pt"}
+        return {"simclr": L.critic(wildcards.dataset, "simclr")}
     return {}
 
 
 def diverse_points(ds, folder):
-    return [f"{RES}/{ds}/diverse/{folder}/{m}/{p.name}.parquet" for d, m, p in POINTS if d == ds]
+    return [L.diverse(ds, f"{folder}/{m}/{p.name}.parquet") for d, m, p in POINTS if d == ds]
 
 
 def diverse_summary_inputs(wildcards):
@@ -100,17 +101,15 @@ STAGES = config.get("stages") or {}  # schema defaults: every stage on
 def stage_targets(stage):
     """Final outputs of one stage for every dataset (the named target rules of the Snakefile)."""
     if stage == "critics":
-        return [f"{RES}/{ds}/critics/calibration.parquet" for ds in DATASETS]
+        return [L.calibration(ds) for ds in DATASETS]
     if stage == "metrics":
         return [p for ds in DATASETS for p in point_summaries(ds)] + [
-            f"{RES}/{ds}/{f}" for ds in DATASETS
-            for f in ("metrics/summary.parquet", "claims.parquet")]
+            f(ds) for ds in DATASETS for f in (L.summary, L.claims)]
     if stage == "figures":
-        return [f"{RES}/{ds}/figures/{f}" for ds in DATASETS
-                for f in ("plane.png", "plane.pdf")] + [
+        return [L.figures(ds, f) for ds in DATASETS for f in ("plane.png", "plane.pdf")] + [
             t for ds in DATASETS for t in figure_paths(config, POINTS, RES, ds)]
     if stage == "diverse":
-        return [f"{RES}/{ds}/diverse/{f}" for ds in DATASETS
+        return [L.diverse(ds, f) for ds in DATASETS
                 for f in ("summary.parquet", "downstream.parquet")]
     if stage == "importance":
         return [t for ds in DATASETS for t in importance_paths(config, POINTS, RES, ds)]
@@ -146,7 +145,7 @@ def human_maps_input(wildcards):
 
 # ------------------------------------------------ GAN vs diffusion quality (quality.smk)
 Q = config.get("quality") or {}
-QRES = f"{RES}/quality"
+QRES = L.quality()
 QD = f"{QRES}/{{qdataset}}"
 QMODELS = list(Q.get("models") or {})
 
@@ -155,7 +154,7 @@ def quality_source(wildcards):
     """CIFAR-10 arrays, or the split file of one of the workflow's few-shot datasets."""
     if wildcards.qdataset == "cifar10":
         return f"{QRES}/cifar10/data/cifar10.npz"
-    return f"{RES}/{wildcards.qdataset}/data/split.npz"
+    return L.split(wildcards.qdataset)
 
 
 def quality_extractor(dataset):

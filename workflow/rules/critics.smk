@@ -10,8 +10,8 @@ if config["critics"].get("source", "train") == "reference":
         input:
             split_file,
         output:
-            model=f"{D}/critics/{{kind}}.pt",
-            calibration=f"{D}/critics/{{kind}}_calibration.parquet",
+            model=L.critic(DS, "{kind}"),
+            calibration=L.critic(DS, "{kind}", "_calibration.parquet"),
         log:
             f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
         threads: 2
@@ -28,12 +28,12 @@ else:
         input:
             split_file,
         output:
-            model=f"{D}/critics/{{kind}}.pt",
-            history=f"{D}/critics/{{kind}}_history.parquet",
-            calibration=f"{D}/critics/{{kind}}_calibration.parquet",
+            model=L.critic(DS, "{kind}"),
+            history=L.critic(DS, "{kind}", "_history.parquet"),
+            calibration=L.critic(DS, "{kind}", "_calibration.parquet"),
         params:
             hash=critic_hash,
-            state_dir=lambda w: f"{RESUME}/{w.dataset}/critics/{w.kind}",
+            state_dir=lambda w: L.critic_state(w.dataset, w.kind),
         log:
             f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
         benchmark:
@@ -50,10 +50,10 @@ else:
 rule critic_calibration:
     """Both critics' calibration (ProtoNet accuracy, SimCLR NT-Xent) beside the published."""
     input:
-        expand(f"{D}/critics/{{kind}}_calibration.parquet", kind=["protonet", "simclr"],
+        expand(L.critic(DS, "{kind}", "_calibration.parquet"), kind=["protonet", "simclr"],
                allow_missing=True),
     output:
-        report(f"{D}/critics/calibration.parquet", category="Tables",
+        report(L.calibration(DS), category="Tables",
                caption="../report/calibration.rst"),
     log:
         f"{RES}/logs/{{dataset}}/critics/calibration.log",

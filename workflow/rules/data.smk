@@ -1,7 +1,7 @@
 rule omniglot:
     """Fetch Omniglot (offline mirror or official zips), verify checksums, store one array file."""
     output:
-        ensure(f"{RES}/omniglot/data/raw.npz", non_empty=True),
+        ensure(L.raw("omniglot"), non_empty=True),
     log:
         f"{RES}/logs/omniglot/data/raw.log",
     benchmark:
@@ -17,9 +17,9 @@ rule omniglot:
 rule split_omniglot:
     """Weak/strong split, 50x50 preprocessing, validation classes and exemplars."""
     input:
-        f"{RES}/omniglot/data/raw.npz",
+        L.raw("omniglot"),
     output:
-        f"{RES}/omniglot/data/split.npz",
+        L.split("omniglot"),
     params:
         hash=config_hash(config["data"].get("omniglot")) + str(config["seed"]),
     log:

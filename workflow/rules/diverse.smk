@@ -10,7 +10,7 @@ rule diverse_reference:
         unpack(diverse_extractor_input),
         split=split_file,
     output:
-        f"{D}/diverse/reference.npz",
+        L.diverse(DS, "reference.npz"),
     params:
         hash=diverse_hash,
     log:
@@ -29,16 +29,16 @@ rule diverse_point:
     """Both DS rules, memorisation and stability for one samples file, with its two figures."""
     input:
         unpack(diverse_extractor_input),
-        samples=f"{D}/samples/{{model}}/{{point}}.npz",
-        reference=f"{D}/diverse/reference.npz",
+        samples=L.samples(DS, "{model}", "{point}"),
+        reference=L.diverse(DS, "reference.npz"),
         split=split_file,
     output:
-        table=f"{D}/diverse/{{model}}/{{point}}.parquet",
-        summary=f"{D}/diverse/points/{{model}}/{{point}}.parquet",
-        tsne=report(f"{D}/diverse/figures/{{model}}/{{point}}_tsne.png",
+        table=L.diverse(DS, "{model}/{point}.parquet"),
+        summary=L.diverse(DS, "points/{model}/{point}.parquet"),
+        tsne=report(L.diverse(DS, "figures/{model}/{point}_tsne.png"),
                     category="Diverse samples", subcategory="{model}",
                     caption="../report/diverse_tsne.rst"),
-        grid=report(f"{D}/diverse/figures/{{model}}/{{point}}_grid.png",
+        grid=report(L.diverse(DS, "figures/{model}/{point}_grid.png"),
                     category="Diverse samples", subcategory="{model}",
                     caption="../report/diverse_grid.rst"),
     params:
@@ -58,11 +58,11 @@ rule diverse_point:
 rule diverse_downstream:
     """The OI / VGS / DS classifier comparison for one model point."""
     input:
-        samples=f"{D}/samples/{{model}}/{{point}}.npz",
-        table=f"{D}/diverse/{{model}}/{{point}}.parquet",
+        samples=L.samples(DS, "{model}", "{point}"),
+        table=L.diverse(DS, "{model}/{point}.parquet"),
         split=split_file,
     output:
-        f"{D}/diverse/downstream/{{model}}/{{point}}.parquet",
+        L.diverse(DS, "downstream/{model}/{point}.parquet"),
     params:
         hash=diverse_hash,
     log:
@@ -82,7 +82,7 @@ rule diverse_summary:
     input:
         diverse_summary_inputs,
     output:
-        report(f"{D}/diverse/summary.parquet", category="Tables",
+        report(L.diverse(DS, "summary.parquet"), category="Tables",
                caption="../report/diverse_summary.rst"),
     log:
         f"{RES}/logs/{{dataset}}/diverse/summary.log",
@@ -95,7 +95,7 @@ rule diverse_downstream_table:
     input:
         diverse_downstream_inputs,
     output:
-        report(f"{D}/diverse/downstream.parquet", category="Tables",
+        report(L.diverse(DS, "downstream.parquet"), category="Tables",
                caption="../report/diverse_downstream.rst"),
     log:
         f"{RES}/logs/{{dataset}}/diverse/downstream.log",

@@ -7,12 +7,12 @@ from divrec.plots.targets import guidance_paths, per_sample_paths
 rule plane_figure:
     """Diversity vs. recognizability: every model point and humans, with bootstrap CIs."""
     input:
-        summary=f"{D}/metrics/summary.parquet",
-        humans=f"{D}/metrics/human/data/per_class.parquet",
+        summary=L.summary(DS),
+        humans=L.metrics(DS, *HUMAN, "per_class"),
     output:
-        png=report(f"{D}/figures/plane.png", category="Figures",
+        png=report(L.figures(DS, "plane.png"), category="Figures",
                    caption="../report/plane.rst"),
-        pdf=f"{D}/figures/plane.pdf",
+        pdf=L.figures(DS, "plane.pdf"),
     log:
         f"{RES}/logs/{{dataset}}/figures/plane.log",
     group:
@@ -24,9 +24,9 @@ rule plane_figure:
 rule sample_grid:
     """Exemplar + one-shot samples of a few test classes, for one model point (or humans)."""
     input:
-        f"{D}/samples/{{model}}/{{point}}.npz",
+        L.samples(DS, "{model}", "{point}"),
     output:
-        report(f"{D}/figures/samples/{{model}}/{{point}}.png", category="Figures",
+        report(L.figures(DS, "samples/{model}/{point}.png"), category="Figures",
                subcategory="Samples", caption="../report/samples.rst"),
     log:
         f"{RES}/logs/{{dataset}}/figures/samples/{{model}}/{{point}}.log",
@@ -41,11 +41,11 @@ rule sample_grid:
 rule trajectory_figure:
     """One panel per swept parameter of a model entry: its points joined in the plane."""
     input:
-        f"{D}/metrics/summary.parquet",
+        L.summary(DS),
     output:
-        png=report(f"{D}/figures/trajectories/{{model}}.png", category="Figures",
+        png=report(L.figures(DS, "trajectories/{model}.png"), category="Figures",
                    subcategory="Trajectories", caption="../report/trajectories.rst"),
-        pdf=f"{D}/figures/trajectories/{{model}}.pdf",
+        pdf=L.figures(DS, "trajectories/{model}.pdf"),
     log:
         f"{RES}/logs/{{dataset}}/figures/trajectories/{{model}}.log",
     benchmark:
@@ -59,11 +59,11 @@ rule trajectory_figure:
 rule distance_figure:
     """Model points ranked by distance to humans."""
     input:
-        f"{D}/metrics/summary.parquet",
+        L.summary(DS),
     output:
-        png=report(f"{D}/figures/distance.png", category="Figures",
+        png=report(L.figures(DS, "distance.png"), category="Figures",
                    caption="../report/distance.rst"),
-        pdf=f"{D}/figures/distance.pdf",
+        pdf=L.figures(DS, "distance.pdf"),
     log:
         f"{RES}/logs/{{dataset}}/figures/distance.log",
     benchmark:
@@ -79,10 +79,10 @@ rule generalization_figure:
     input:
         partial(per_sample_paths, POINTS, RES),
     output:
-        png=report(f"{D}/figures/generalization.png", category="Figures",
+        png=report(L.figures(DS, "generalization.png"), category="Figures",
                    caption="../report/generalization.rst"),
-        pdf=f"{D}/figures/generalization.pdf",
-        table=f"{D}/figures/generalization.parquet",
+        pdf=L.figures(DS, "generalization.pdf"),
+        table=L.figures(DS, "generalization.parquet"),
     params:
         hash=eval_hash,
     log:
@@ -100,9 +100,9 @@ rule guidance_figure:
     input:
         partial(guidance_paths, POINTS, RES),
     output:
-        png=report(f"{D}/figures/guidance.png", category="Figures",
+        png=report(L.figures(DS, "guidance.png"), category="Figures",
                    caption="../report/guidance.rst"),
-        pdf=f"{D}/figures/guidance.pdf",
+        pdf=L.figures(DS, "guidance.pdf"),
     log:
         f"{RES}/logs/{{dataset}}/figures/guidance.log",
     benchmark:

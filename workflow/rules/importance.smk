@@ -6,11 +6,11 @@ rule importance_maps:
     """Map of every test exemplar under one trained point, and its per-class table."""
     input:
         unpack(human_maps_input),
-        model=f"{D}/models/{{model}}/{{train_point}}/model.pt",
+        model=L.model(DS, "{model}", "{train_point}"),
         split=split_file,
     output:
-        maps=f"{D}/importance/{{model}}/{{train_point}}.npz",
-        table=f"{D}/importance/{{model}}/{{train_point}}.parquet",
+        maps=L.importance(DS, "{model}", "{train_point}"),
+        table=L.importance(DS, "{model}", "{train_point}", "parquet"),
     params:
         hash=importance_hash,
     log:
@@ -29,11 +29,11 @@ rule importance_maps:
 rule importance_figure:
     """Exemplars beside their maps, and each category's mean map."""
     input:
-        f"{D}/importance/{{model}}/{{train_point}}.npz",
+        L.importance(DS, "{model}", "{train_point}"),
     output:
-        png=report(f"{D}/figures/importance/{{model}}/{{train_point}}.png", category="Figures",
+        png=report(L.figures(DS, "importance/{model}/{train_point}.png"), category="Figures",
                    subcategory="Importance maps", caption="../report/importance.rst"),
-        pdf=f"{D}/figures/importance/{{model}}/{{train_point}}.pdf",
+        pdf=L.figures(DS, "importance/{model}/{train_point}.pdf"),
     params:
         hash=importance_figure_hash,
     log:

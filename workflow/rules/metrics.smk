@@ -7,13 +7,13 @@ rule metrics:
     """Diversity, recognizability, originality of one samples file (per class, per sample,
     summary with bootstrap CIs)."""
     input:
-        samples=f"{D}/samples/{{model}}/{{point}}.npz",
-        simclr=f"{D}/critics/simclr.pt",
-        protonet=f"{D}/critics/protonet.pt",
+        samples=L.samples(DS, "{model}", "{point}"),
+        simclr=L.critic(DS, "simclr"),
+        protonet=L.critic(DS, "protonet"),
     output:
-        per_class=f"{D}/metrics/{{model}}/{{point}}/per_class.parquet",
-        per_sample=f"{D}/metrics/{{model}}/{{point}}/per_sample.parquet",
-        summary=f"{D}/metrics/{{model}}/{{point}}/summary.parquet",
+        per_class=L.metrics(DS, "{model}", "{point}", "per_class"),
+        per_sample=L.metrics(DS, "{model}", "{point}", "per_sample"),
+        summary=L.metrics(DS, "{model}", "{point}", "summary"),
     params:
         hash=eval_hash,
     log:
@@ -34,7 +34,7 @@ rule aggregate:
     input:
         summary_inputs,
     output:
-        report(f"{D}/metrics/summary.parquet", category="Tables"),
+        report(L.summary(DS), category="Tables"),
     log:
         f"{RES}/logs/{{dataset}}/metrics/aggregate.log",
     group:
@@ -49,7 +49,7 @@ rule claims:
     input:
         partial(per_sample_paths, POINTS, RES),
     output:
-        report(f"{D}/claims.parquet", category="Tables", caption="../report/claims.rst"),
+        report(L.claims(DS), category="Tables", caption="../report/claims.rst"),
     params:
         hash=eval_hash,
     log:

@@ -3,8 +3,8 @@ rule train_model:
     input:
         split_file,
     output:
-        model=f"{D}/models/{{model}}/{{train_point}}/model.pt",
-        history=f"{D}/models/{{model}}/{{train_point}}/history.parquet",
+        model=L.model(DS, "{model}", "{train_point}"),
+        history=L.model(DS, "{model}", "{train_point}", "history.parquet"),
     params:
         hash=model_hash,
         state_dir=RESUME,
@@ -27,7 +27,7 @@ rule sample_model:
         model=trained_model,
         split=split_file,
     output:
-        f"{D}/samples/{{model}}/{{point}}.npz",
+        L.samples(DS, "{model}", "{point}"),
     params:
         hash=sample_hash,
     log:
@@ -48,7 +48,7 @@ rule sample_humans:
     input:
         split_file,
     output:
-        f"{D}/samples/human/data.npz",
+        L.samples(DS, *HUMAN),
     params:
         hash=eval_hash,
     log:

@@ -6,7 +6,7 @@ QD_SOURCE = {k: (config["data"].get("quickdraw") or {}).get(k)
 rule quickdraw:
     """Fetch the QuickDraw numpy_bitmap categories (offline mirror or download), verify checksums."""
     output:
-        ensure(f"{RES}/quickdraw/data/raw.npz", non_empty=True),
+        ensure(L.raw("quickdraw"), non_empty=True),
     params:
         hash=config_hash(QD_SOURCE),
     log:
@@ -24,9 +24,9 @@ rule quickdraw:
 rule split_quickdraw:
     """QuickDraw-FS: k-means sub-classes per category, prototypes, class-disjoint train/val/test."""
     input:
-        f"{RES}/quickdraw/data/raw.npz",
+        L.raw("quickdraw"),
     output:
-        f"{RES}/quickdraw/data/split.npz",
+        L.split("quickdraw"),
     params:
         hash=config_hash(config["data"].get("quickdraw")) + str(config["seed"]),
     log:

@@ -9,10 +9,9 @@ and a dataset gets the guidance figure only when some entry samples several guid
 from __future__ import annotations
 
 from divrec.config import split_variant
+from divrec.paths import HUMAN, Layout
 from divrec.plots.guidance import is_guidance_point
 from divrec.plots.trajectories import has_sweep
-
-HUMAN = ("human", "data")
 
 
 def dataset_points(points: list, dataset: str) -> list[tuple[str, str]]:
@@ -22,7 +21,7 @@ def dataset_points(points: list, dataset: str) -> list[tuple[str, str]]:
 
 
 def _per_sample(results: str, dataset: str, pairs) -> list[str]:
-    return [f"{results}/{dataset}/metrics/{m}/{p}/per_sample.parquet" for m, p in pairs]
+    return [Layout(results).metrics(dataset, m, p, "per_sample") for m, p in pairs]
 
 
 def per_sample_paths(points: list, results: str, wildcards) -> list[str]:
@@ -39,16 +38,18 @@ def guidance_paths(points: list, results: str, wildcards) -> list[str]:
 
 def figure_paths(config: dict, points: list, results: str, dataset: str) -> list[str]:
     """Every figure file of a dataset except the plane (which ``all_targets`` lists itself)."""
-    fig = f"{results}/{dataset}/figures"
+    def figures(name: str) -> str:
+        return Layout(results).figures(dataset, name)
+
     pairs = dataset_points(points, dataset)
-    out = [f"{fig}/{name}.{ext}" for name in ("distance", "generalization")
+    out = [figures(f"{name}.{ext}") for name in ("distance", "generalization")
            for ext in ("png", "pdf")]
-    out += [f"{fig}/samples/{m}/{p}.png" for m, p in pairs]
+    out += [figures(f"samples/{m}/{p}.png") for m, p in pairs]
     models = dict.fromkeys(m for m, _ in pairs[1:])
-    out += [f"{fig}/trajectories/{m}.{ext}" for m in models if has_sweep(config["models"][m])
-            for ext in ("png", "pdf")]
+    out += [figures(f"trajectories/{m}.{ext}") for m in models
+            if has_sweep(config["models"][m]) for ext in ("png", "pdf")]
     if any(is_guidance_point(p) for _, p in pairs):
-        out += [f"{fig}/guidance.png", f"{fig}/guidance.pdf"]
+        out += [figures("guidance.png"), figures("guidance.pdf")]
     return out
 
 
@@ -62,7 +63,8 @@ def importance_points(config: dict, points: list, dataset: str) -> list[tuple[st
 
 def importance_paths(config: dict, points: list, results: str, dataset: str) -> list[str]:
     """Maps table and figure of every (model, trained point) of ``importance_points``."""
+    lay = Layout(results)
     return [path for m, p in importance_points(config, points, dataset) for path in (
-        f"{results}/{dataset}/importance/{m}/{p}.parquet",
-        f"{results}/{dataset}/figures/importance/{m}/{p}.png",
-        f"{results}/{dataset}/figures/importance/{m}/{p}.pdf")]
+        lay.importance(dataset, m, p, "parquet"),
+        lay.figures(dataset, f"importance/{m}/{p}.png"),
+        lay.figures(dataset, f"importance/{m}/{p}.pdf"))]
