@@ -218,7 +218,10 @@ class Trainer:
             m.reset_running_stats()
             m.momentum = None
             m.train()
-        with torch.no_grad():  # fp32, as sampling runs
+        # fp32, as sampling runs; a fixed seed for the noise a model draws (DA-GAN's z), so a
+        # resumed run exports the same statistics as an uninterrupted one
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.tc.seed)
             for i in range(self.tc.recalibrate_bn):
                 model.calibration_forward(self._calibration_batches(i))
         return model.state_dict()
