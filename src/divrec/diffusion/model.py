@@ -110,10 +110,7 @@ class DiffusionModel(GenerativeModel):
         """eps(x_t, t, c) whatever the network predicts, so samplers, guidance and importance
         maps see one interface; an x0 prediction is turned into the eps consistent with it."""
         out = self.unet(x_t, t, **cond)
-        if self.p.prediction == "eps":
-            return out
-        abar = self.schedule.at("alphas_cumprod", t, x_t)
-        return (x_t - abar.sqrt() * out) / (1 - abar).sqrt()
+        return out if self.p.prediction == "eps" else self.schedule.predict_eps(x_t, t, out)
 
     def drop_condition(self, cond: Cond, exemplars: torch.Tensor) -> Cond:
         """Replace each sample's condition by the null one with probability ``drop_prob``."""

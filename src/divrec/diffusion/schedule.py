@@ -98,6 +98,11 @@ class NoiseSchedule(nn.Module):
         abar = self.at("alphas_cumprod", t, x_t)
         return (x_t - (1 - abar).sqrt() * eps) / abar.sqrt()
 
+    def predict_eps(self, x_t: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+        """The inverse of ``predict_x0``: the eps for which x_t = q_sample(x0, t, eps)."""
+        abar = self.at("alphas_cumprod", t, x_t)
+        return (x_t - abar.sqrt() * x0) / (1 - abar).sqrt()
+
     def sample_t(self, n: int, device, generator: torch.Generator | None = None) -> torch.Tensor:
         """Training steps, uniform over all T (the published code never trained t = T)."""
         return torch.randint(self.T, (n,), device=device, generator=generator)

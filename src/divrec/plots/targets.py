@@ -38,8 +38,10 @@ def guidance_paths(points: list, results: str, wildcards) -> list[str]:
 
 def figure_paths(config: dict, points: list, results: str, dataset: str) -> list[str]:
     """Every figure file of a dataset except the plane (which ``all_targets`` lists itself)."""
+    lay = Layout(results)
+
     def figures(name: str) -> str:
-        return Layout(results).figures(dataset, name)
+        return lay.figures(dataset, name)
 
     pairs = dataset_points(points, dataset)
     out = [figures(f"{name}.{ext}") for name in ("distance", "generalization")
