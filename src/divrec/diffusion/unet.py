@@ -39,13 +39,16 @@ class UNetParams:
     context_dim: int = 0       # FiLM context vector size (0 = none)
 
 
-def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
-    """Sinusoidal embedding of integer steps [B] -> [B, dim] (Vaswani et al. frequencies)."""
+def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0,
+                       cos_first: bool = False) -> torch.Tensor:
+    """Sinusoidal embedding of (possibly fractional) steps [B] -> [B, dim] (Vaswani et al.
+    frequencies), [sin, cos] as in annotated-diffusion or, ``cos_first``, [cos, sin] as in
+    improved-diffusion (the quality U-Nets). The order only permutes the next Linear's inputs."""
     half = dim // 2
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device) / max(half, 1))
     args = t.float()[:, None] * freqs[None]
-    emb = torch.cat([args.sin(), args.cos()], dim=1)
-    return F.pad(emb, (0, dim % 2))
+    parts = [args.cos(), args.sin()] if cos_first else [args.sin(), args.cos()]
+    return F.pad(torch.cat(parts, dim=1), (0, dim % 2))
 
 
 class ConvNextBlock(nn.Module):

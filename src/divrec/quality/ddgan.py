@@ -16,8 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from divrec.config import TrainConfig
+from divrec.diffusion.unet import timestep_embedding
 from divrec.quality.base import UncondModel
-from divrec.quality.nets import UNet, UNetParams, timestep_embedding
+from divrec.quality.nets import UNet, UNetParams
 from divrec.quality.registry import register
 
 
@@ -106,7 +107,7 @@ class TimeDiscriminator(nn.Module):
         self.head = nn.Linear(ch * res * res, 1)
 
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, x_tp1: torch.Tensor) -> torch.Tensor:
-        emb = self.t_emb(timestep_embedding(t, self.ndf))
+        emb = self.t_emb(timestep_embedding(t, self.ndf, cos_first=True))
         h = F.leaky_relu(self.inp(torch.cat([x_t, x_tp1], 1)), 0.2)
         for conv, proj in zip(self.convs, self.t_proj):
             h = F.leaky_relu(conv(h) + proj(emb)[:, :, None, None], 0.2)

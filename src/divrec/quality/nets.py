@@ -1,30 +1,23 @@
 """A small improved-diffusion-style U-Net shared by DDPM (eps prediction from (x_t, t)) and the
-DDGAN generator (x0 prediction from (x_t, t, z)), plus the embedding helpers.
+DDGAN generator (x0 prediction from (x_t, t, z)).
 
 Conditioning enters every residual block as a per-channel scale and shift of the normalised
 activations (improved-diffusion's ``use_scale_shift_norm``; for DDGAN the latent z is mapped by an
-MLP and added to the time embedding, a light form of the AdaGN conditioning of NCSN++). Width
+MLP and added to the time embedding, a light form of the AdaGN conditioning of NCSN++). The
+timestep embedding is the diffusion core's (``divrec.diffusion.unet``), in [cos, sin] order. Width
 (``ch``), depth (``ch_mult``, ``num_res_blocks``) and attention are knobs so a tiny version trains
 in a minute on a CPU and the published sizes are one config away.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
-    """Sinusoidal embedding of (possibly fractional) timesteps [B] -> [B, dim]."""
-    half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device) / half)
-    args = t.float()[:, None] * freqs[None]
-    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=1)
-    return F.pad(emb, (0, dim % 2))
+from divrec.diffusion.unet import timestep_embedding
 
 
 def _norm(ch: int) -> nn.GroupNorm:
@@ -124,7 +117,7 @@ class UNet(nn.Module):
         return _WithAttn(block, Attention(cout)) if res in p.attn_resolutions else block
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, z: torch.Tensor | None = None):
-        emb = self.time(timestep_embedding(t, self.ch))
+        emb = self.time(timestep_embedding(t, self.ch, cos_first=True))
         if self.z_map is not None:
             emb = emb + self.z_map(z)
         h = self.inp(x)
