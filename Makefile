@@ -1,5 +1,6 @@
 # The two README commands: `make run` (set up + run the default workflow) and `make test`.
-# Setup is idempotent: the venv is rebuilt only when pyproject.toml changes.
+# Setup is idempotent: the venv is rebuilt only when pyproject.toml changes. `device-slots` is the
+# number of GPUs, or of cores on a CPU-only machine (training/sampling/critic jobs hold 1 thread).
 
 PY      ?= python3
 VENV    ?= .venv
@@ -19,7 +20,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: setup
-	$(BIN)/snakemake --cores $(CORES) --resources gpu=1 --rerun-incomplete
+	$(BIN)/snakemake --cores $(CORES) --resources gpu=$$($(BIN)/python -m divrec device-slots) \
+	    --rerun-incomplete
 	$(BIN)/snakemake --report results/report.html
 
 test: setup

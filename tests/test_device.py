@@ -108,3 +108,14 @@ def test_explicit_cuda_without_gpu_fails_and_cpu_is_silent(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING, logger="divrec.device"):
         assert device.pick_device("cpu") == torch.device("cpu")
     assert not caplog.records
+
+
+def test_device_slots_are_the_gpus_or_the_usable_cores():
+    """`make run` passes this as --resources gpu=N: one job per GPU, or on a CPU-only machine one
+    1-thread training per usable core (a single slot would serialise them)."""
+    want = (torch.cuda.device_count() if torch.cuda.is_available()
+            else len(os.sched_getaffinity(0)))
+    assert device.device_slots() == want
+    out = subprocess.run([sys.executable, "-m", "divrec", "device-slots"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == str(want)

@@ -32,6 +32,12 @@ def cmd_data(args):
     print(out)
 
 
+def cmd_device_slots(args):
+    from divrec.device import device_slots
+
+    print(device_slots())
+
+
 def cmd_points(args):
     from divrec.config import model_points
 
@@ -180,6 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("data", help="fetch + verify Omniglot and build the configured split")
     with_config(sp)
     sp.set_defaults(fn=cmd_data)
+
+    sp = sub.add_parser("device-slots", help="how many training/sampling jobs may run at once "
+                        "(`make run` passes it as --resources gpu=N): GPUs, else CPU cores")
+    sp.set_defaults(fn=cmd_device_slots)
 
     sp = sub.add_parser("points", help="list every (model, sweep point) of a config")
     with_config(sp)

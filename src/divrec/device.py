@@ -53,6 +53,16 @@ def pick_device(preference: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
+def device_slots() -> int:
+    """How many device-holding jobs (rules with ``resources: gpu=1``) may run at once: one per
+    visible CUDA device, or, on a CPU-only machine, one per usable core. Those jobs hold one
+    thread each, so on a CPU the cores bound them; a single slot would serialise trainings,
+    sampling and critics and leave the other cores idle."""
+    if torch.cuda.is_available():
+        return torch.cuda.device_count()
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 #: CPU flags with native bf16 arithmetic: AVX512-BF16 (Intel Cooper Lake+, AMD Zen 4+) and AMX
 #: (Intel Sapphire Rapids+). Without them oneDNN emulates bf16, which is slower than fp32.
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
