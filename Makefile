@@ -25,7 +25,7 @@ run: setup
 	$(BIN)/snakemake --report results/report.html
 
 test: setup
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs --durations=10
 
 test-fast: setup  # day-to-day: everything but the real workflow runs (marked slow)
 	$(BIN)/python -m pytest -q -rs -m "not slow"
