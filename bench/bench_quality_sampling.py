@@ -24,9 +24,8 @@ import torch
 
 from divrec.config import load_config
 from divrec.device import pick_device
-from divrec.quality.registry import build
+from divrec.quality.registry import build, load_model
 from divrec.quality.sample import timed_sample
-from divrec.quality.train import load_model
 
 
 def _model(entry: dict, ckpt: Path, image_size: int, channels: int, device):

@@ -138,7 +138,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
     if args.checkpoint:
-        from divrec.training.run import load_model
+        from divrec.models.registry import load_model
 
         model, _ = load_model(args.checkpoint, device)
     else:

@@ -87,7 +87,7 @@ def test_all_metrics_row_names_its_extractor():
 
 def test_extractor_resolution_never_pretends_to_be_inception(tmp_path, monkeypatch):
     from divrec.errors import ConfigError
-    from divrec.metrics import features as X
+    from divrec.quality import features as X
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     assert X.resolve_extractor("auto", "omniglot") == "classifier_omniglot"
@@ -105,7 +105,7 @@ def test_fid_inception_loads_a_local_weights_file(tmp_path):
     (here a same-architecture state dict with random values: the real file is never fetched)."""
     from pytorch_fid import inception as I
 
-    from divrec.metrics import features as X
+    from divrec.quality import features as X
 
     net = I._inception_v3(num_classes=1008, aux_logits=False, weights=None, init_weights=False)
     for name, cls, args in (("Mixed_5b", I.FIDInceptionA, (192, 32)),

@@ -11,9 +11,9 @@ from tqdm.auto import tqdm
 
 from divrec.data.splits import load_part
 from divrec.device import pick_device
+from divrec.models.registry import load_model
 from divrec.provenance import provenance
 from divrec.samples import SampleSet, quantize
-from divrec.training.run import load_model
 
 
 def human_samples(split_path: str, part: str = "test", n: int | None = None) -> SampleSet:

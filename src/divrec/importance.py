@@ -25,8 +25,8 @@ from divrec.device import pick_device
 from divrec.diffusion.importance import compare_maps, region_stats
 from divrec.errors import ConfigError, DataError
 from divrec.io import save_npz
+from divrec.models.registry import load_model
 from divrec.provenance import provenance
-from divrec.training.run import load_model
 
 
 @dataclass

@@ -1,6 +1,6 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
 from divrec.config import find_point, model_points, split_variant
-from divrec.metrics.features import resolve_extractor
+from divrec.quality.features import resolve_extractor
 from divrec.paths import HUMAN, Layout
 from divrec.plots.targets import figure_paths, importance_paths
 from divrec.provenance import config_hash

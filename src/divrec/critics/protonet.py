@@ -51,6 +51,7 @@ def episode(part: FewShotPart, k_way: int, n_query: int, g: torch.Generator):
 
 
 class ProtoNet(nn.Module):
+    Params = ProtoNetParams
     batch_kind = "episodes"
     binary = True
 

@@ -12,7 +12,7 @@ from torch import nn
 from divrec.config import TrainConfig
 from divrec.critics.augment import simclr_view
 from divrec.critics.encoder import Encoder
-from divrec.models.base import Trainable
+from divrec.training.trainable import Trainable
 
 
 @dataclass
@@ -37,6 +37,7 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 class SimCLR(Trainable):
     """Trained by the shared loop's default step (backward on ``loss``) with RMSprop."""
 
+    Params = SimCLRParams
     batch_kind = "images"
 
     def __init__(self, p: SimCLRParams):

@@ -13,8 +13,7 @@ from divrec.critics.protonet import episode
 from divrec.data.batches import images, step_generator
 from divrec.data.splits import load_part
 from divrec.device import pick_device, seed_everything
-from divrec.provenance import provenance
-from divrec.training.loop import Trainer
+from divrec.training.loop import fit_and_export
 
 
 def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
@@ -47,14 +46,11 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
 
     run_cfg = {"kind": kind, "params": section, "dataset": dataset,
                "data": cfg["data"][dataset]}
-    trainer = Trainer(model, tc, state_dir, device, run_config=run_cfg, desc=f"critic {kind}")
     start = time.perf_counter()
-    trainer.fit(batch_fn, val_fn)
+    trainer, meta = fit_and_export(model, tc, state_dir, device, run_cfg,
+                                   {"kind": kind, "params": section, "dataset": dataset}, out,
+                                   history_out, batch_fn, val_fn, desc=f"critic {kind}")
     seconds = time.perf_counter() - start
-    meta = {"kind": kind, "params": section, "dataset": dataset,
-            "provenance": provenance(run_cfg, tc.seed, str(device))}
-    trainer.write_history(history_out, meta)
-    trainer.export(out, meta)
     if calibration_out:
         from divrec.critics.calibration import calibration_table
         from divrec.io import save_parquet

@@ -14,3 +14,4 @@ MODELS = _REGISTRY.classes
 register = _REGISTRY.register
 get_family = _REGISTRY.get
 build_model = _REGISTRY.build
+load_model = _REGISTRY.load

@@ -13,7 +13,7 @@ from typing import ClassVar
 import torch
 import torch.nn.functional as F
 
-from divrec.models.base import Trainable
+from divrec.training.trainable import Trainable
 
 
 class UncondModel(Trainable):

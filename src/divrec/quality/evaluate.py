@@ -17,15 +17,15 @@ import pandas as pd
 from divrec.device import pick_device
 from divrec.errors import DataError
 from divrec.io import save_parquet
-from divrec.metrics.features import (
+from divrec.metrics.fidelity import FidelitySettings, all_metrics
+from divrec.provenance import provenance
+from divrec.quality.features import (
     ClassifierParams,
     build_extractor,
     load_extractor,
     read_features,
     write_features,
 )
-from divrec.metrics.fidelity import FidelitySettings, all_metrics
-from divrec.provenance import provenance
 from divrec.quality.images import load
 from divrec.quality.sample import load_samples
 

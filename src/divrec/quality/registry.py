@@ -14,3 +14,4 @@ UNCOND = _REGISTRY.classes
 register = _REGISTRY.register
 get_family = _REGISTRY.get
 build = _REGISTRY.build
+load_model = _REGISTRY.load

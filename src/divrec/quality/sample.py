@@ -19,7 +19,8 @@ from divrec.device import pick_device
 from divrec.io import save_json, save_npz
 from divrec.provenance import provenance
 from divrec.quality.images import to_uint8_hwc
-from divrec.quality.train import load_model, model_entry
+from divrec.quality.registry import load_model
+from divrec.quality.train import model_entry
 
 
 def _sync(device: torch.device) -> None:

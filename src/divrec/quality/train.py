@@ -11,11 +11,9 @@ from divrec.config import train_config
 from divrec.data.batches import step_generator
 from divrec.device import pick_device, seed_everything
 from divrec.errors import ConfigError
-from divrec.provenance import provenance
 from divrec.quality.images import ImageSet, load
 from divrec.quality.registry import build, get_family
-from divrec.training.loop import Trainer
-from divrec.training.run import load_checkpoint
+from divrec.training.loop import fit_and_export
 
 
 def model_entry(cfg: dict, model_name: str) -> dict:
@@ -60,17 +58,11 @@ def train(cfg: dict, dataset: str, model_name: str, images_path: str, out: str,
     model = build(entry["family"], params, f"quality.models.{model_name}.params")
     run_cfg = {"model": model_name, "family": entry["family"], "params": params,
                "dataset": dataset, "n_images": len(data.images)}
-    trainer = Trainer(model, tc, os.path.join(state_root, "quality", dataset, model_name), device,
-                      run_config=run_cfg, desc=f"quality {model_name}")
-    trainer.fit(batch_function(data, tc.batch_size, tc.seed, device))
     meta = {"model": model_name, "family": entry["family"], "label": entry.get("label", model_name),
             "dataset": dataset, "params": params,
-            "n_params": sum(p.numel() for p in model.parameters()),
-            "provenance": provenance(run_cfg, tc.seed, str(device))}
-    trainer.write_history(history_out, meta)
-    trainer.export(out, meta)
+            "n_params": sum(p.numel() for p in model.parameters())}
+    trainer, _ = fit_and_export(model, tc, os.path.join(state_root, "quality", dataset, model_name),
+                                device, run_cfg, meta, out, history_out,
+                                batch_function(data, tc.batch_size, tc.seed, device),
+                                desc=f"quality {model_name}")
     trainer.finish()
-
-
-def load_model(path: str | os.PathLike, device="cpu"):
-    return load_checkpoint(path, build, device)

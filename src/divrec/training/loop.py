@@ -29,7 +29,7 @@ from divrec.config import TrainConfig
 from divrec.device import autocast, resolve_precision
 from divrec.errors import ConfigError, TrainingDiverged
 from divrec.io import save_parquet, save_torch
-from divrec.provenance import config_hash
+from divrec.provenance import config_hash, provenance
 from divrec.training.schedule import LRSchedule
 
 log = logging.getLogger(__name__)
@@ -255,3 +255,20 @@ class Trainer:
 
     def write_history(self, path: str | os.PathLike, meta: dict) -> None:
         save_parquet(pd.DataFrame(self.history), path, metadata=self.annotate(meta))
+
+
+def fit_and_export(model: nn.Module, tc: TrainConfig, state_dir: str | os.PathLike, device,
+                   run_config: dict, meta: dict, out: str, history_out: str,
+                   batch_fn: Callable[[int], object],
+                   val_fn: Callable[[int], object] | None = None,
+                   desc: str = "") -> tuple[Trainer, dict]:
+    """What every training entry point does (one-shot models, critics, quality models): a
+    resumable fit, then the history and the exported checkpoint, both carrying ``meta`` plus
+    the run's provenance. Returns the trainer, whose model is the trained one (call
+    ``finish()`` once done with it), and the full meta."""
+    trainer = Trainer(model, tc, state_dir, device, run_config=run_config, desc=desc)
+    trainer.fit(batch_fn, val_fn)
+    meta = {**meta, "provenance": provenance(run_config, tc.seed, str(device))}
+    trainer.write_history(history_out, meta)
+    trainer.export(out, meta)
+    return trainer, meta

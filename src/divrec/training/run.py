@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 from divrec.config import dataset_config, find_point, train_config
 from divrec.data import batches as B
 from divrec.data.splits import load_part
 from divrec.device import pick_device, seed_everything
 from divrec.errors import DivrecError
 from divrec.models.registry import build_model, get_family
-from divrec.provenance import provenance
-from divrec.training.loop import Trainer
+from divrec.training.loop import fit_and_export
 
 
 def batch_function(model, part, tc, seed_offset: int = 0):
@@ -55,28 +52,11 @@ def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split
     val = load_part(split_path, "val", binary=model.binary).to(device)
     run_cfg = {"model": model_name, "family": entry["family"], "params": params,
                "dataset": dataset, "data": cfg["data"][dataset]}
-    trainer = Trainer(model, tc, os.path.join(state_root, dataset, model_name, point_name), device,
-                      run_config=run_cfg, desc=f"{model_name} {point_name}")
-    val_fn = batch_function(model, val, tc, 10_000_000) if val.n_classes else None
-    trainer.fit(batch_function(model, train, tc), val_fn)
     meta = {"model": model_name, "point": point_name, "family": entry["family"],
-            "dataset": dataset,
-            "params": params, "provenance": provenance(run_cfg, tc.seed, str(device))}
-    trainer.write_history(history_out, meta)
-    trainer.export(out, meta)
+            "dataset": dataset, "params": params}
+    val_fn = batch_function(model, val, tc, 10_000_000) if val.n_classes else None
+    trainer, _ = fit_and_export(model, tc, os.path.join(state_root, dataset, model_name,
+                                                        point_name), device, run_cfg, meta, out,
+                                history_out, batch_function(model, train, tc), val_fn,
+                                desc=f"{model_name} {point_name}")
     trainer.finish()
-
-
-def load_checkpoint(path: str | os.PathLike, build, device="cpu"):
-    """(model in eval mode, checkpoint dict) from an exported checkpoint; ``build(family,
-    params)`` makes the model (one-shot and unconditional models have separate registries)."""
-    if not os.path.exists(path):
-        raise DivrecError(f"model checkpoint not found: {path} (train it first)")
-    ck = torch.load(path, map_location=device, weights_only=False)
-    model = build(ck["family"], ck["params"]).to(device)
-    model.load_state_dict(ck["state_dict"])
-    return model.eval(), ck
-
-
-def load_model(path: str | os.PathLike, device="cpu"):
-    return load_checkpoint(path, build_model, device)

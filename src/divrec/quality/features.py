@@ -28,7 +28,7 @@ from divrec.data.batches import step_generator
 from divrec.data.checksums import file_digest
 from divrec.errors import ConfigError, DataError
 from divrec.io import save_npz, save_torch
-from divrec.models.base import Trainable
+from divrec.training.trainable import Trainable
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
 INCEPTION = "inception"
