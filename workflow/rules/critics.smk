@@ -14,7 +14,7 @@ if config["critics"].get("source", "train") == "reference":
             calibration=L.critic(DS, "{kind}", "_calibration.parquet"),
         log:
             f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
-        threads: 1  # beside the 1-thread trainings: one job per core beats 2 threads each
+        threads: 1  # one job per core, beside the 1-thread trainings (same CPU time as 2 threads)
         resources:
             mem_mb=4000,
         script:
@@ -38,7 +38,7 @@ else:
             f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
         benchmark:
             f"{RES}/benchmarks/{{dataset}}/critics/{{kind}}.tsv"
-        threads: 1  # beside the 1-thread trainings: one job per core beats 2 threads each
+        threads: 1  # one job per core, beside the 1-thread trainings (same CPU time as 2 threads)
         resources:
             gpu=1,
             mem_mb=6000,
