@@ -106,7 +106,7 @@ def test_jobs_ran_under_slurm_with_gpus_requested(runs):
         info = subprocess.run(["scontrol", "show", "job", job], capture_output=True, text=True,
                               timeout=60).stdout
         assert "JobState=COMPLETED" in info, info
-        assert "NumCPUs=2" in info, info  # threads: 2 -> --cpus-per-task=2
+        assert "NumCPUs=1" in info, info  # the rule's threads: 1 -> --cpus-per-task=1
         if gpus:
             assert re.search(r"TresPerJob=gres[:/]gpu[:=]1", info), info
 
