@@ -14,7 +14,7 @@ if config["critics"].get("source", "train") == "reference":
             calibration=L.critic(DS, "{kind}", "_calibration.parquet"),
         log:
             f"{RES}/logs/{{dataset}}/critics/{{kind}}.log",
-        threads: 1  # one job per core, beside the 1-thread trainings (same CPU time as 2 threads)
+        threads: 1  # loads and calibrates only; one job per core like every other rule
         resources:
             mem_mb=4000,
         script:
