@@ -12,10 +12,13 @@ import contextlib
 import fcntl
 import logging
 import os
+import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 _LOCKS: list = []  # keep lock files open for the life of the process
@@ -41,6 +44,8 @@ def _claim_gpu_slot(n_gpus: int) -> int:
 def pick_device(preference: str = "auto") -> torch.device:
     """``auto``: a free CUDA device if there is one, else CPU (with one logged warning)."""
     global _WARNED
+    import torch
+
     if preference == "cpu":
         return torch.device("cpu")
     if torch.cuda.is_available():
@@ -58,6 +63,8 @@ def device_slots() -> int:
     visible CUDA device, or, on a CPU-only machine, one per usable core. Those jobs hold one
     thread each, so on a CPU the cores bound them; a single slot would serialise trainings,
     sampling and critics and leave the other cores idle."""
+    import torch
+
     if torch.cuda.is_available():
         return torch.cuda.device_count()
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -96,6 +103,8 @@ def resolve_precision(preference: str, device: torch.device) -> str:
                         "/".join(BF16_CPU_FLAGS))
         return preference
     if device.type == "cuda":
+        import torch
+
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     if device.type == "cpu":
         return "bf16" if cpu_bf16_flags() else "fp32"
@@ -108,6 +117,8 @@ def autocast(device: torch.device, precision: str = "bf16"):
     Autocast keeps losses, softmax/log-softmax, norms and reductions in fp32 (torch's autocast op
     lists on both device types); optimizer state and master weights are never cast. ``precision``
     is the resolved value (``resolve_precision``): ``fp32`` disables it."""
+    import torch
+
     enabled = precision == "bf16" and device.type in ("cpu", "cuda")
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
@@ -116,6 +127,7 @@ def seed_everything(seed: int) -> torch.Generator:
     import random
 
     import numpy as np
+    import torch
 
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -123,21 +135,40 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+#: Read by OpenMP/BLAS when they load: set inside ``limit_threads`` so that a library first
+#: imported within the block (torch in a job that needs it late) starts with ``n`` threads.
+THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
 @contextlib.contextmanager
 def limit_threads(n: int | None):
     """Within the block, torch and every threadpool (OpenMP, BLAS) use at most ``n`` threads;
     ``None`` leaves them alone. Snakemake schedules cores by a job's ``threads``; measured on a
     shared 2-core machine, with more threads than free cores the downstream classifier's small
-    convolutions ran 15x slower and sklearn's t-SNE 5x slower than on one thread."""
+    convolutions ran 15x slower and sklearn's t-SNE 5x slower than on one thread.
+
+    torch is limited only when already imported: this module never imports it, so that the jobs
+    that do not need it (tables, figures) skip its ~2 s import."""
     if not n:
         yield
         return
     from threadpoolctl import threadpool_limits
 
-    n, before = max(1, int(n)), torch.get_num_threads()
-    torch.set_num_threads(n)
+    n = max(1, int(n))
+    env = {k: os.environ.get(k) for k in THREAD_ENV}
+    os.environ.update({k: str(n) for k in THREAD_ENV})
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(n)
     try:
         with threadpool_limits(n):
             yield
     finally:
-        torch.set_num_threads(before)
+        if torch is not None:
+            torch.set_num_threads(before)
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

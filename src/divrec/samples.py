@@ -13,13 +13,15 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from divrec.data.preprocess import minmax, to_uint8
 from divrec.errors import DataError
 from divrec.io import save_npz
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -37,8 +39,19 @@ class SampleSet:
 
 
 def quantize(x: torch.Tensor) -> np.ndarray:
-    """[B, 1, H, W] any range -> uint8 [B, H, W] after per-image min-max."""
+    """[B, 1, H, W] any range -> uint8 [B, H, W] after per-image min-max. (torch is imported
+    here, not at module level: figure jobs read samples files without paying its import.)"""
+    from divrec.data.preprocess import minmax, to_uint8
+
     return to_uint8(minmax(x.float()))
+
+
+def _quantize_array(a: np.ndarray) -> np.ndarray:
+    """float [..., H, W] (a user's samples file) -> uint8 of the same shape, per image."""
+    import torch
+
+    flat = torch.from_numpy(a.astype(np.float32)).reshape(-1, 1, *a.shape[-2:])
+    return quantize(flat).reshape(a.shape)
 
 
 def load_samples(path: str | os.PathLike) -> SampleSet:
@@ -49,8 +62,7 @@ def load_samples(path: str | os.PathLike) -> SampleSet:
         with np.load(path, allow_pickle=False) as z:
             samples = z["samples"]
             if samples.dtype != np.uint8:
-                flat = torch.from_numpy(samples.astype(np.float32)).flatten(0, 1)[:, None]
-                samples = quantize(flat).reshape(samples.shape)
+                samples = _quantize_array(samples)
             c, n = samples.shape[:2]
             if "exemplars" not in z.files:
                 raise DataError(f"{path}: missing 'exemplars' array [C, H, W]")
@@ -60,7 +72,7 @@ def load_samples(path: str | os.PathLike) -> SampleSet:
             prov = json.loads(str(z["provenance"])) if "provenance" in z.files else {}
             ex = z["exemplars"]
             if ex.dtype != np.uint8:
-                ex = quantize(torch.from_numpy(ex.astype(np.float32))[:, None])
+                ex = _quantize_array(ex)
     except (OSError, ValueError, KeyError) as e:
         raise DataError(f"cannot read samples {path}: {e}") from None
     if samples.ndim != 4 or ex.shape[0] != c:

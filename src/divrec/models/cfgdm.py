@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from divrec.diffusion.model import DiffusionModel, DiffusionParams
 from divrec.errors import ConfigError
+from divrec.models.diffusion import DiffusionModel, DiffusionParams
 from divrec.models.registry import register
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from divrec.diffusion.model import DiffusionModel, DiffusionParams, to_model_range
 from divrec.diffusion.samplers import Cond
 from divrec.errors import ConfigError
+from divrec.models.diffusion import DiffusionModel, DiffusionParams, to_model_range
 from divrec.models.registry import register
 
 
