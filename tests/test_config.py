@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 
@@ -88,3 +90,39 @@ def test_missing_schema_is_an_error(monkeypatch, tmp_path):
     monkeypatch.setattr(config, "SCHEMA", tmp_path / "absent.yaml")
     with pytest.raises(ConfigError, match="schema not found"):
         config.validate({})
+
+
+def _with_overrides(tmp_path, overrides):
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["dataset_overrides"] = overrides
+    return load_config(_write(tmp_path, cfg))
+
+
+def test_dataset_overrides_apply_to_that_dataset_only(tmp_path):
+    from divrec.config import for_dataset
+
+    cfg = _with_overrides(tmp_path, {"quickdraw": {
+        "critics": {"protonet": {"train": {"steps": 7}}},
+        "models": {"ddpm": {"train": {"steps": 9}, "params": {"n_feat": 4}}}}})
+    qd, om = for_dataset(cfg, "quickdraw"), for_dataset(cfg, "omniglot")
+    assert qd["critics"]["protonet"]["train"]["steps"] == 7
+    assert qd["critics"]["protonet"]["train"]["lr"] == cfg["critics"]["protonet"]["train"]["lr"]
+    ddpm = qd["models"]["ddpm"]
+    assert ddpm["train"]["steps"] == 9 and ddpm["params"]["n_feat"] == 4
+    assert ddpm["train"]["batch_size"] == cfg["models"]["ddpm"]["train"]["batch_size"]
+    assert om["critics"] == cfg["critics"] and om["models"] == cfg["models"]
+    assert cfg["critics"]["protonet"]["train"]["steps"] != 7  # the top level is untouched
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"mnist": {"critics": {}}}, "dataset_overrides/mnist': no dataset 'mnist'"),
+    ({"quickdraw": {"models": {"vae_xx": {"train": {}}}}}, "models/vae_xx': no model entry"),
+    ({"quickdraw": {"models": {"ddpm": {"sweep": {}}}}}, "'sweep' cannot differ per dataset"),
+    ({"quickdraw": {"critics": {"simclr": {"train": {"steps": "many"}}}}},
+     "dataset_overrides/quickdraw: invalid config at 'critics/simclr/train/steps'"),
+    ({"quickdraw": {"models": {"ddpm": {"params": {"n_feet": 4}}}}}, "n_feet"),
+    ({"quickdraw": {"evaluation": {}}}, "evaluation"),
+])
+def test_bad_dataset_overrides_are_named(tmp_path, overrides, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _with_overrides(tmp_path, overrides)

@@ -13,9 +13,12 @@ from divrec.paths import HUMAN, Layout
 
 
 def _cfg(args):
-    from divrec.config import load_config
+    """The config files, as the command's dataset (if it has one) sees them."""
+    from divrec.config import for_dataset, load_config
 
-    return load_config(*args.config)
+    cfg = load_config(*args.config)
+    dataset = getattr(args, "dataset", None)
+    return for_dataset(cfg, dataset) if dataset else cfg
 
 
 def cmd_data(args):
@@ -101,7 +104,7 @@ def cmd_sample(args):
     ckpt = lay.model(ds, args.model, split_variant(args.point)[0])
     ev = cfg["evaluation"]
     ss = sample_checkpoint(ckpt, lay.split(ds), ev["n_samples"], cfg["seed"], cfg["device"],
-                           ev["sample_batch"],
+                           ev["sample_batch"], precision=cfg["precision"],
                            **sample_options(cfg["models"][args.model], args.point))
     out = lay.samples(ds, args.model, args.point)
     ss.save(out)

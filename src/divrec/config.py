@@ -34,9 +34,11 @@ def format_validation_error(err) -> str:
     return f"invalid config at '{where}': {err.message}"
 
 
-def validate(cfg: dict) -> dict:
+def validate(cfg: dict, check_params: bool = True) -> dict:
     """Validate ``cfg`` and fill schema defaults in place; raise ConfigError naming the key.
-    Model params are checked against their family's declared Params (divrec.params_check)."""
+    Model params are checked against their family's declared Params (divrec.params_check);
+    jobs pass ``check_params=False``: the Snakefile checked them when it built the DAG, and the
+    check imports every model family, so torch (~2 s) in every table and figure job."""
     import jsonschema
 
     from divrec.params_check import check_model_params
@@ -47,8 +49,45 @@ def validate(cfg: dict) -> dict:
     if errors:
         raise ConfigError(format_validation_error(errors[0]))
     _fill_defaults(cfg, schema, schema)
-    check_model_params(cfg)
+    _validate_dataset_overrides(cfg, validator_cls(schema))
+    if check_params:
+        check_model_params(cfg)
+        for ds in cfg.get("dataset_overrides") or {}:
+            check_model_params(for_dataset(cfg, ds))
     return cfg
+
+
+OVERRIDABLE = ("train", "params", "sample")  # of a model entry; its sweep and datasets are global
+
+
+def _validate_dataset_overrides(cfg: dict, validator) -> None:
+    """Each ``dataset_overrides.<ds>`` names a configured dataset and model entries, and the
+    config it yields for that dataset is valid (so a typo inside it is named like any other)."""
+    for ds, over in (cfg.get("dataset_overrides") or {}).items():
+        where = f"dataset_overrides/{ds}"
+        if ds not in cfg["data"]:
+            raise ConfigError(f"invalid config at '{where}': no dataset '{ds}' under data: "
+                              f"(have {sorted(cfg['data'])})")
+        for m, entry in (over.get("models") or {}).items():
+            if m not in cfg["models"]:
+                raise ConfigError(f"invalid config at '{where}/models/{m}': no model entry "
+                                  f"'{m}' (have {sorted(cfg['models'])})")
+            bad = sorted(set(entry) - set(OVERRIDABLE))
+            if bad:
+                raise ConfigError(f"invalid config at '{where}/models/{m}': '{bad[0]}' cannot "
+                                  f"differ per dataset (only {', '.join(OVERRIDABLE)})")
+        errors = sorted(validator.iter_errors(for_dataset(cfg, ds)),
+                        key=lambda e: list(e.absolute_path))
+        if errors:
+            raise ConfigError(f"{where}: {format_validation_error(errors[0])}")
+
+
+def for_dataset(cfg: dict, dataset: str) -> dict:
+    """The config the jobs of ``dataset`` run with: its ``dataset_overrides`` entry (critics,
+    models' train/params/sample) deep-merged over the top level. A 4 200-drawing QuickDraw
+    build needs fewer critic steps than Omniglot's 26 500 drawings; the sweep stays global."""
+    over = (cfg.get("dataset_overrides") or {}).get(dataset)
+    return deep_merge(cfg, over) if over else cfg
 
 
 def _fill_defaults(obj: Any, node: dict, root: dict) -> None:

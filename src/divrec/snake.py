@@ -9,14 +9,15 @@ import logging
 import os
 import sys
 
-from divrec.config import validate
+from divrec.config import for_dataset, validate
 from divrec.device import limit_threads
 from divrec.errors import DivrecError
 
 
 @contextlib.contextmanager
 def rule_context(smk):
-    """Send stdout/stderr and logging of the job to ``log[0]``; yield the config."""
+    """Send stdout/stderr and logging of the job to ``log[0]``; yield the config (as the job's
+    dataset sees it: ``dataset_overrides`` applied)."""
     log_path = smk.log[0] if len(smk.log) else None
     stream = open(log_path, "a") if log_path else None  # noqa: SIM115
     if log_path:
@@ -32,7 +33,9 @@ def rule_context(smk):
         logger = logging.getLogger("divrec")
         logger.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards))
         try:
-            yield validate(copy.deepcopy(dict(smk.config)))
+            cfg = validate(copy.deepcopy(dict(smk.config)), check_params=False)
+            dataset = getattr(smk.wildcards, "dataset", None)
+            yield for_dataset(cfg, dataset) if dataset else cfg
         except DivrecError as e:  # one clear line in the log and on the console, no traceback
             logger.error("%s", e)
             print(f"divrec error in rule {smk.rule}: {e}", file=sys.__stderr__)

@@ -1,5 +1,5 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
-from divrec.config import find_point, model_points, split_variant
+from divrec.config import find_point, for_dataset, model_points, split_variant
 from divrec.quality.features import resolve_extractor
 from divrec.paths import HUMAN, Layout
 from divrec.plots.targets import figure_paths, importance_paths
@@ -30,17 +30,19 @@ def model_hash(wildcards):
     settings, not the sweep list (changing one sweep value retrains exactly the points whose
     params changed) nor sampling, label and datasets (they never change a trained model)."""
     point = getattr(wildcards, "train_point", None) or split_variant(wildcards.point)[0]
-    entry = {k: v for k, v in config["models"][wildcards.model].items()
+    cfg = for_dataset(config, wildcards.dataset)
+    entry = {k: v for k, v in cfg["models"][wildcards.model].items()
              if k not in ("sample", "label", "datasets", "sweep", "params")}
     return config_hash({"entry": entry,
-                        "params": find_point(config, wildcards.model, point).params,
+                        "params": find_point(cfg, wildcards.model, point).params,
                         "data": config["data"][wildcards.dataset],
                         "precision": config.get("precision", "auto"),
                         "training": config.get("training"), "seed": config["seed"]})
 
 
 def critic_hash(wildcards):
-    return config_hash({"critic": config["critics"][wildcards.kind],
+    critic = for_dataset(config, wildcards.dataset)["critics"][wildcards.kind]
+    return config_hash({"critic": critic,
                         "precision": config.get("precision", "auto"),
                         "data": config["data"][wildcards.dataset],
                         "training": config.get("training"), "seed": config["seed"]})
@@ -53,8 +55,8 @@ def trained_model(wildcards):
 
 
 def sample_hash(wildcards):
-    return model_hash(wildcards) + config_hash(
-        [config["models"][wildcards.model].get("sample"), config["evaluation"]])
+    entry = for_dataset(config, wildcards.dataset)["models"][wildcards.model]
+    return model_hash(wildcards) + config_hash([entry.get("sample"), config["evaluation"]])
 
 
 def eval_hash(wildcards=None):
