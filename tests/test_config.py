@@ -126,3 +126,12 @@ def test_dataset_overrides_apply_to_that_dataset_only(tmp_path):
 def test_bad_dataset_overrides_are_named(tmp_path, overrides, message):
     with pytest.raises(ConfigError, match=re.escape(message)):
         _with_overrides(tmp_path, overrides)
+
+
+def test_a_later_config_clears_dataset_overrides_with_null():
+    from divrec.config import for_dataset
+
+    top = load_config(ROOT / "config" / "config.yaml")
+    assert for_dataset(top, "quickdraw")["critics"] != top["critics"]  # the default shortens QD
+    cfg = load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "paper.yaml")
+    assert for_dataset(cfg, "quickdraw")["critics"] == cfg["critics"]

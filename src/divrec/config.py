@@ -64,6 +64,8 @@ def _validate_dataset_overrides(cfg: dict, validator) -> None:
     """Each ``dataset_overrides.<ds>`` names a configured dataset and model entries, and the
     config it yields for that dataset is valid (so a typo inside it is named like any other)."""
     for ds, over in (cfg.get("dataset_overrides") or {}).items():
+        if over is None:
+            continue
         where = f"dataset_overrides/{ds}"
         if ds not in cfg["data"]:
             raise ConfigError(f"invalid config at '{where}': no dataset '{ds}' under data: "
