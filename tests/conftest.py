@@ -84,4 +84,5 @@ def tiny_chain_setup(tmp: Path) -> tuple[Path, dict]:
     cfg = load_config(ROOT / "config" / "config.yaml")
     cfg["device"] = "cpu"
     cfg["training"].update(checkpoint_every=1, log_every=1, val_every=1, val_batches=1)
+    cfg["dataset_overrides"] = {}  # the callers replace the model entries it names
     return split, cfg

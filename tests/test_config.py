@@ -116,7 +116,7 @@ def test_dataset_overrides_apply_to_that_dataset_only(tmp_path):
 
 @pytest.mark.parametrize("overrides, message", [
     ({"mnist": {"critics": {}}}, "dataset_overrides/mnist': no dataset 'mnist'"),
-    ({"quickdraw": {"models": {"vae_xx": {"train": {}}}}}, "models/vae_xx': no model entry"),
+    ({"quickdraw": {"models": {"vae_xx": {"train": {}}}}}, "no model entry 'vae_xx'"),
     ({"quickdraw": {"models": {"ddpm": {"sweep": {}}}}}, "'sweep' cannot differ per dataset"),
     ({"quickdraw": {"critics": {"simclr": {"train": {"steps": "many"}}}}},
      "dataset_overrides/quickdraw: invalid config at 'critics/simclr/train/steps'"),

@@ -72,12 +72,12 @@ def _validate_dataset_overrides(cfg: dict, validator) -> None:
                               f"(have {sorted(cfg['data'])})")
         for m, entry in (over.get("models") or {}).items():
             if m not in cfg["models"]:
-                raise ConfigError(f"invalid config at '{where}/models/{m}': no model entry "
-                                  f"'{m}' (have {sorted(cfg['models'])})")
+                raise ConfigError(f"invalid config at '{where}': no model entry '{m}' "
+                                  f"(have {sorted(cfg['models'])}); remove it there too")
             bad = sorted(set(entry) - set(OVERRIDABLE))
             if bad:
-                raise ConfigError(f"invalid config at '{where}/models/{m}': '{bad[0]}' cannot "
-                                  f"differ per dataset (only {', '.join(OVERRIDABLE)})")
+                raise ConfigError(f"invalid config at '{where}', model '{m}': '{bad[0]}' "
+                                  f"cannot differ per dataset (only {', '.join(OVERRIDABLE)})")
         errors = sorted(validator.iter_errors(for_dataset(cfg, ds)),
                         key=lambda e: list(e.absolute_path))
         if errors:
