@@ -21,10 +21,11 @@ import time
 
 import torch
 
-from divrec.config import load_config, model_points, sample_options, split_variant, train_config
+from divrec.config import load_config, train_config
 from divrec.cost import GPU_FLOPS, LAUNCH_S, measure
 from divrec.data.splits import FewShotPart
 from divrec.models.registry import build_model
+from divrec.points import model_points
 from divrec.training.run import batch_function, model_params
 
 
@@ -46,9 +47,8 @@ def network_evals(model, options: dict) -> int:
 
 def entry_cost(cfg: dict, name: str, dataset: str, test_classes: int) -> dict:
     entry = cfg["models"][name]
-    points = [p.name for d, m, p in model_points(cfg) if d == dataset and m == name]
-    base = split_variant(points[0])[0]
-    params = model_params(cfg, dataset, name, base)
+    points = [p for p in model_points(cfg) if p.dataset == dataset and p.model == name]
+    params = model_params(cfg, dataset, name, points[0].train_name)
     model = build_model(entry["family"], params)
     tc = train_config(cfg, entry.get("train"))
     batch = batch_function(model, random_part(params.get("image_size", 50)), tc)
@@ -62,8 +62,8 @@ def entry_cost(cfg: dict, name: str, dataset: str, test_classes: int) -> dict:
     size = params.get("image_size", 50)
     ex = (torch.rand(2, 1, size, size, generator=torch.Generator().manual_seed(1)) > 0.85)
     one = measure(model.sample, ex.float(), **_one_eval(model))
-    n_train = {split_variant(p)[0] for p in points}
-    evals = sum(network_evals(model, sample_options(entry, p)) for p in points)
+    n_train = {p.train_name for p in points}
+    evals = sum(network_evals(model, p.sample) for p in points)
     per_sample_flops = one.flops / len(ex)
     n_samples = cfg["evaluation"]["n_samples"] * test_classes
     sb = cfg["evaluation"]["sample_batch"]

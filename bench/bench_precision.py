@@ -26,12 +26,13 @@ import time
 import torch
 from bench_oneshot_cost import random_part
 
-from divrec.config import load_config, model_points, split_variant, train_config
+from divrec.config import load_config, train_config
 from divrec.critics.checkpoint import build_critic
 from divrec.critics.protonet import episode
 from divrec.data.batches import images, step_generator
 from divrec.device import autocast, cpu_bf16_flags
 from divrec.models.registry import build_model
+from divrec.points import model_points
 from divrec.quality.registry import build as build_quality
 from divrec.training.run import batch_function, model_params
 
@@ -39,8 +40,8 @@ from divrec.training.run import batch_function, model_params
 def oneshot(cfg: dict, name: str):
     entry = cfg["models"][name]
     dataset = entry.get("datasets", ["omniglot"])[0]
-    point = next(p.name for d, m, p in model_points(cfg) if m == name and d == dataset)
-    params = model_params(cfg, dataset, name, split_variant(point)[0])
+    point = next(p for p in model_points(cfg) if p.model == name and p.dataset == dataset)
+    params = model_params(cfg, dataset, name, point.train_name)
     model = build_model(entry["family"], params)
     tc = train_config(cfg, entry.get("train"))
     per_step = tc.batch_size * (model.set_size if model.batch_kind == "sets" else 1)

@@ -55,14 +55,28 @@ def test_typed_rejects_unknown():
 
 
 def test_sampling_variants_expand_from_one_trained_point():
-    from divrec.config import model_points, sample_options, split_variant
+    from divrec.points import model_points, resolve_point
 
     cfg = {"models": {"cfg": {"family": "x", "params": {"a": 1},
                               "sample": {"guidance": [0, 2], "steps": 10}}}}
-    names = [p.name for _, _, p in model_points(cfg)]
-    assert names == ["base~guidance=0", "base~guidance=2"]
-    assert split_variant(names[1]) == ("base", "~guidance=2")
-    assert sample_options(cfg["models"]["cfg"], names[1]) == {"guidance": 2, "steps": 10}
+    points = model_points(cfg)
+    assert [p.name for p in points] == ["base~guidance=0", "base~guidance=2"]
+    assert {p.train_name for p in points} == {"base"} and points[0].dataset == "omniglot"
+    pt = resolve_point(cfg, "omniglot", "cfg", "base~guidance=2")
+    assert pt.sample == {"guidance": 2, "steps": 10} and pt.params == {"a": 1}
+    assert resolve_point(cfg, "omniglot", "cfg", "base").params == {"a": 1}  # a trained point
+    with pytest.raises(ConfigError, match="no point 'base~guidance=1'"):
+        resolve_point(cfg, "omniglot", "cfg", "base~guidance=1")
+
+
+def test_points_see_their_dataset_overrides(tmp_path):
+    from divrec.points import model_points
+
+    cfg = _with_overrides(tmp_path, {"quickdraw": {"models": {"ddpm": {"params": {"n_feat": 4},
+                                                                         "sample": {"steps": 3}}}}})
+    ddpm = {p.dataset: p for p in model_points(cfg) if p.model == "ddpm"}
+    assert ddpm["quickdraw"].params["n_feat"] == 4 and ddpm["quickdraw"].sample["steps"] == 3
+    assert ddpm["omniglot"].params["n_feat"] == cfg["models"]["ddpm"]["params"]["n_feat"] != 4
 
 
 @pytest.mark.parametrize(("override", "message"), [

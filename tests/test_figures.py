@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 
 from divrec.aggregate import distance_to_humans
-from divrec.config import model_points
 from divrec.io import save_parquet
 from divrec.metrics.generalization import (
     bin_curve,
@@ -22,6 +21,7 @@ from divrec.plots.guidance import guidance_panels, guidance_value, write_guidanc
 from divrec.plots.plane import entry_styles, write_plane
 from divrec.plots.targets import figure_paths, guidance_paths, per_sample_paths
 from divrec.plots.trajectories import lines_for, swept_values, write_trajectories
+from divrec.points import model_points
 from divrec.samples import SampleSet
 
 ENTRY = {"family": "cfgdm", "label": "CFGDM", "params": {"beta": 1.0, "time_step": 10},

@@ -65,8 +65,9 @@ def test_dry_run_lists_every_stage(tmp_path):
 def test_rules_write_the_files_the_layout_names(tmp_path):
     """The rules, the figure targets and the CLI share ``divrec.paths.Layout``: every shared file
     it names for the tiny config's points is a planned output, made by the rule that owns it."""
-    from divrec.config import load_config, model_points, split_variant
+    from divrec.config import load_config
     from divrec.paths import HUMAN, Layout
+    from divrec.points import model_points
 
     res = smk("-n", "--summary", results=tmp_path)
     planned = dict(line.split("\t")[::2][:2] for line in res.stdout.splitlines()[1:]
@@ -74,16 +75,17 @@ def test_rules_write_the_files_the_layout_names(tmp_path):
     lay = Layout(str(tmp_path))
     cfg = load_config(*[ROOT / c for c in CONFIGS])
     want = {}
-    for ds in {d for d, _, _ in model_points(cfg)}:
+    for ds in {p.dataset for p in model_points(cfg)}:
         want |= {lay.split(ds): f"split_{ds}", lay.calibration(ds): "critic_calibration",
                  lay.summary(ds): "aggregate", lay.claims(ds): "claims",
                  lay.figures(ds, "plane.png"): "plane_figure",
                  lay.samples(ds, *HUMAN): "sample_humans"}
         want |= {lay.critic(ds, k): "train_critic" for k in ("simclr", "protonet")}
-    for ds, m, p in model_points(cfg):
-        want[lay.model(ds, m, split_variant(p.name)[0])] = "train_model"
-        want[lay.samples(ds, m, p.name)] = "sample_model"
-        want |= {lay.metrics(ds, m, p.name, t): "metrics" for t in ("per_class", "summary")}
+    for p in model_points(cfg):
+        want[lay.model(p.dataset, p.model, p.train_name)] = "train_model"
+        want[lay.samples(p.dataset, p.model, p.name)] = "sample_model"
+        want |= {lay.metrics(p.dataset, p.model, p.name, t): "metrics"
+                 for t in ("per_class", "summary")}
     for path, rule in want.items():
         assert planned.get(path) == rule, (path, planned.get(path))
 

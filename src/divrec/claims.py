@@ -231,10 +231,10 @@ def evaluate_claims(per_class: pd.DataFrame, per_sample: pd.DataFrame, settings:
 
 def point_settings(cfg: dict, dataset: str) -> dict:
     """(model, point) -> the point's params merged with its sampling options (e.g. guidance)."""
-    from divrec.config import model_points, sample_options
+    from divrec.points import model_points
 
-    return {(m, p.name): {**p.params, **sample_options(cfg["models"][m], p.name)}
-            for d, m, p in model_points(cfg) if d == dataset}
+    return {(p.model, p.name): {**p.params, **p.sample}
+            for p in model_points(cfg) if p.dataset == dataset}
 
 
 def write_claims(cfg: dict, dataset: str, per_sample_paths: list[str], out: str) -> None:

@@ -42,10 +42,10 @@ def cmd_device_slots(args):
 
 
 def cmd_points(args):
-    from divrec.config import model_points
+    from divrec.points import model_points
 
-    for dataset, model, point in model_points(_cfg(args)):
-        print(f"{dataset}\t{model}\t{point.name}\t{point.params}")
+    for pt in model_points(_cfg(args)):
+        print(f"{pt.dataset}\t{pt.model}\t{pt.name}\t{pt.params}")
 
 
 def _layout(args) -> Layout:
@@ -96,16 +96,17 @@ def cmd_reference_critics(args):
 
 
 def cmd_sample(args):
-    from divrec.config import sample_options, split_variant
     from divrec.generate import sample_checkpoint
+    from divrec.points import resolve_point
 
     cfg = _cfg(args)
     lay, ds = _layout(args), args.dataset
-    ckpt = lay.model(ds, args.model, split_variant(args.point)[0])
+    pt = resolve_point(cfg, ds, args.model, args.point)
+    ckpt = lay.model(ds, pt.model, pt.train_name)
     ev = cfg["evaluation"]
     ss = sample_checkpoint(ckpt, lay.split(ds), ev["n_samples"], cfg["seed"], cfg["device"],
                            ev["sample_batch"], precision=cfg["precision"],
-                           **sample_options(cfg["models"][args.model], args.point))
+                           **pt.sample)
     out = lay.samples(ds, args.model, args.point)
     ss.save(out)
     print(out)

@@ -231,16 +231,6 @@ def sample_variants(entry: dict) -> list[tuple[str, dict]]:
     return out
 
 
-def model_points(cfg: dict) -> list[tuple[str, str, SweepPoint]]:
-    """All evaluated (dataset, model entry name, point) triples, in config order. A point
-    name is the training point, plus "~<sampler options>" for each sampling variant."""
-    out = []
-    for m, entry in cfg["models"].items():
-        for d in entry.get("datasets", ["omniglot"]):
-            for p in expand_sweep(entry):
-                for suffix, _ in sample_variants(entry):
-                    out.append((d, m, SweepPoint(p.name + suffix, p.params)))
-    return out
 
 
 def split_variant(point: str) -> tuple[str, str]:
@@ -249,12 +239,6 @@ def split_variant(point: str) -> tuple[str, str]:
     return base, sep + rest
 
 
-def sample_options(entry: dict, point: str) -> dict:
-    suffix = split_variant(point)[1]
-    for s, opts in sample_variants(entry):
-        if s == suffix:
-            return opts
-    raise ConfigError(f"no sampling variant '{suffix}' in the model's sample: options")
 
 
 def dataset_config(cfg: dict, dataset: str) -> dict:
@@ -264,14 +248,6 @@ def dataset_config(cfg: dict, dataset: str) -> dict:
     return cfg["data"][dataset]
 
 
-def find_point(cfg: dict, model: str, point: str) -> SweepPoint:
-    if model not in cfg["models"]:
-        raise ConfigError(f"model '{model}' is not in the config (have {sorted(cfg['models'])})")
-    point = split_variant(point)[0]
-    for p in expand_sweep(cfg["models"][model]):
-        if p.name == point:
-            return p
-    raise ConfigError(f"model '{model}' has no sweep point '{point}'")
 
 
 def train_config(cfg: dict, section: dict | None) -> TrainConfig:

@@ -1,5 +1,6 @@
 # Helpers shared by the rules: paths, sweep wildcards and config hashes (no lambdas in rules).
-from divrec.config import find_point, for_dataset, model_points, split_variant
+from divrec.config import for_dataset
+from divrec.points import model_points, resolve_point
 from divrec.quality.features import resolve_extractor
 from divrec.paths import HUMAN, Layout
 from divrec.plots.targets import figure_paths, importance_paths
@@ -9,8 +10,8 @@ RES = config.get("results", "results")
 L = Layout(RES)  # every shared path (divrec/paths.py); logs and benchmarks stay in their rules
 DS = "{dataset}"  # every result lives under its dataset
 RESUME = L.resume()
-POINTS = model_points(config)  # (dataset, model, point)
-DATASETS = sorted({d for d, _, _ in POINTS})
+POINTS = model_points(config)  # divrec.points.Point: dataset, model, name, params, sample
+DATASETS = sorted({p.dataset for p in POINTS})
 
 
 wildcard_constraints:
@@ -29,12 +30,11 @@ def model_hash(wildcards):
     """Rerun trigger of one trained point: its own resolved params and the entry's training
     settings, not the sweep list (changing one sweep value retrains exactly the points whose
     params changed) nor sampling, label and datasets (they never change a trained model)."""
-    point = getattr(wildcards, "train_point", None) or split_variant(wildcards.point)[0]
-    cfg = for_dataset(config, wildcards.dataset)
-    entry = {k: v for k, v in cfg["models"][wildcards.model].items()
-             if k not in ("sample", "label", "datasets", "sweep", "params")}
-    return config_hash({"entry": entry,
-                        "params": find_point(cfg, wildcards.model, point).params,
+    name = getattr(wildcards, "train_point", None) or wildcards.point
+    point = resolve_point(config, wildcards.dataset, wildcards.model, name)
+    entry = {k: v for k, v in for_dataset(config, wildcards.dataset)["models"][wildcards.model]
+             .items() if k not in ("sample", "label", "datasets", "sweep", "params")}
+    return config_hash({"entry": entry, "params": point.params,
                         "data": config["data"][wildcards.dataset],
                         "precision": config.get("precision", "auto"),
                         "training": config.get("training"), "seed": config["seed"]})
@@ -50,13 +50,13 @@ def critic_hash(wildcards):
 
 def trained_model(wildcards):
     """The checkpoint a (possibly sampler-variant) point is sampled from."""
-    base = split_variant(wildcards.point)[0]
-    return L.model(wildcards.dataset, wildcards.model, base)
+    point = resolve_point(config, wildcards.dataset, wildcards.model, wildcards.point)
+    return L.model(wildcards.dataset, wildcards.model, point.train_name)
 
 
 def sample_hash(wildcards):
-    entry = for_dataset(config, wildcards.dataset)["models"][wildcards.model]
-    return model_hash(wildcards) + config_hash([entry.get("sample"), config["evaluation"]])
+    point = resolve_point(config, wildcards.dataset, wildcards.model, wildcards.point)
+    return model_hash(wildcards) + config_hash([point.sample, config["evaluation"]])
 
 
 def eval_hash(wildcards=None):
@@ -64,7 +64,7 @@ def eval_hash(wildcards=None):
 
 
 def point_summaries(ds):
-    pairs = [HUMAN] + [(m, p.name) for d, m, p in POINTS if d == ds]
+    pairs = [HUMAN] + [(p.model, p.name) for p in POINTS if p.dataset == ds]
     return [L.metrics(ds, m, p) for m, p in pairs]
 
 
@@ -86,7 +86,8 @@ def diverse_extractor_input(wildcards):
 
 
 def diverse_points(ds, folder):
-    return [L.diverse(ds, f"{folder}/{m}/{p.name}.parquet") for d, m, p in POINTS if d == ds]
+    return [L.diverse(ds, f"{folder}/{p.model}/{p.name}.parquet") for p in POINTS
+            if p.dataset == ds]
 
 
 def diverse_summary_inputs(wildcards):

@@ -8,7 +8,6 @@ and a dataset gets the guidance figure only when some entry samples several guid
 
 from __future__ import annotations
 
-from divrec.config import split_variant
 from divrec.paths import HUMAN, Layout
 from divrec.plots.guidance import is_guidance_point
 from divrec.plots.trajectories import has_sweep
@@ -16,8 +15,8 @@ from divrec.plots.trajectories import has_sweep
 
 def dataset_points(points: list, dataset: str) -> list[tuple[str, str]]:
     """(model, point) of every scored source of a dataset, humans first.
-    ``points``: the (dataset, model, SweepPoint) triples of ``divrec.config.model_points``."""
-    return [HUMAN] + [(m, p.name) for d, m, p in points if d == dataset]
+    ``points``: ``divrec.points.model_points``."""
+    return [HUMAN] + [(p.model, p.name) for p in points if p.dataset == dataset]
 
 
 def _per_sample(results: str, dataset: str, pairs) -> list[str]:
@@ -59,7 +58,7 @@ def importance_points(config: dict, points: list, dataset: str) -> list[tuple[st
     """(model, trained point) pairs of a dataset that get importance maps: the trained points
     (sampling variants folded) of the entries listed under ``importance.models``."""
     wanted = (config.get("importance") or {}).get("models", [])
-    pairs = [(m, split_variant(p.name)[0]) for d, m, p in points if d == dataset and m in wanted]
+    pairs = [(p.model, p.train_name) for p in points if p.dataset == dataset and p.model in wanted]
     return list(dict.fromkeys(pairs))
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
-from divrec.config import dataset_config, find_point, train_config
+from divrec.config import dataset_config, train_config
 from divrec.data import batches as B
 from divrec.data.splits import load_part
 from divrec.device import pick_device, seed_everything
 from divrec.errors import DivrecError
 from divrec.models.registry import build_model, get_family
+from divrec.points import resolve_point
 from divrec.training.loop import fit_and_export
 
 
@@ -33,7 +34,7 @@ def batch_function(model, part, tc, seed_offset: int = 0):
 def model_params(cfg: dict, dataset: str, model_name: str, point_name: str) -> dict:
     """The point's params, with ``image_size`` taken from the dataset when the model has one."""
     entry = cfg["models"][model_name]
-    params = dict(find_point(cfg, model_name, point_name).params)
+    params = dict(resolve_point(cfg, dataset, model_name, point_name).params)
     fields = get_family(entry["family"]).Params.__dataclass_fields__
     if "image_size" in fields and "image_size" not in params:
         params["image_size"] = dataset_config(cfg, dataset).get("image_size", 50)
