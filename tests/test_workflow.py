@@ -134,7 +134,7 @@ def test_tiny_run_covers_quickdraw_when_its_mirror_exists(tiny_run):
         pytest.skip(f"offline QuickDraw mirror not present at {SHARED_QUICKDRAW}")
     results, _ = tiny_run
     summary = pd.read_parquet(results / "quickdraw/metrics/summary.parquet")
-    assert {"human", "ddpm", "cfgdm"} <= set(summary["family"])
+    assert {"human", "cfgdm"} <= set(summary["family"])
     assert summary["recognizability"].between(0, 1).all()
     for f in ("generalization.png", "guidance.png", "importance/cfgdm/base.png"):
         assert (results / "quickdraw/figures" / f).stat().st_size > 1000
@@ -227,7 +227,7 @@ def test_changing_one_sweep_value_retrains_exactly_one_point(tiny_run, tmp_path)
     results, env = tiny_run
     configs = env["_configs"]
     over = tmp_path / "beta8.yaml"
-    over.write_text("models: {vae_stn: {sweep: {values: {beta: [0.25, 1.0, 8.0]}}}}\n")
+    over.write_text("models: {vae_stn: {sweep: {values: {beta: [1.0, 8.0]}}}}\n")
     env = {k: v for k, v in env.items() if k != "_configs"}
     out = smk("-n", results=results, env=env, configs=[*configs, str(over)]).stdout
     table = out[out.index("Job stats"):].splitlines()
