@@ -119,3 +119,19 @@ def test_device_slots_are_the_gpus_or_the_usable_cores():
     out = subprocess.run([sys.executable, "-m", "divrec", "device-slots"], capture_output=True,
                          text=True, check=True).stdout
     assert out.strip() == str(want)
+
+
+def test_tune_malloc_keeps_freed_memory_on_glibc(monkeypatch):
+    """Raising glibc's mmap/trim thresholds is what removes the page faults of every training
+    step (device.tune_malloc); it must take effect on the Linux machines the workflow runs on,
+    and the switch must turn it off."""
+    import platform
+
+    from divrec.device import tune_malloc
+
+    monkeypatch.setenv("DIVREC_MALLOC_TUNING", "0")
+    assert tune_malloc() is False
+    monkeypatch.delenv("DIVREC_MALLOC_TUNING")
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt thresholds exist only in glibc")
+    assert tune_malloc() is True

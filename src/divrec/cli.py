@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
+    from divrec.device import tune_malloc
+
+    tune_malloc()
     try:
         args.fn(args)
     except DivrecError as e:

@@ -10,7 +10,7 @@ import os
 import sys
 
 from divrec.config import for_dataset, validate
-from divrec.device import limit_threads
+from divrec.device import limit_threads, tune_malloc
 from divrec.errors import DivrecError
 
 
@@ -30,6 +30,7 @@ def rule_context(smk):
         logging.basicConfig(level=logging.INFO, stream=stream or sys.stderr, force=True,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         stack.enter_context(limit_threads(getattr(smk, "threads", 1) or 1))
+        tune_malloc()
         logger = logging.getLogger("divrec")
         logger.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards))
         try:
