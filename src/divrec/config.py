@@ -231,14 +231,10 @@ def sample_variants(entry: dict) -> list[tuple[str, dict]]:
     return out
 
 
-
-
 def split_variant(point: str) -> tuple[str, str]:
     """"beta=1~guidance=2" -> ("beta=1", "~guidance=2")."""
     base, sep, rest = point.partition(VARIANT_SEP)
     return base, sep + rest
-
-
 
 
 def dataset_config(cfg: dict, dataset: str) -> dict:
@@ -246,8 +242,6 @@ def dataset_config(cfg: dict, dataset: str) -> dict:
         raise ConfigError(f"dataset '{dataset}' is not configured under data: "
                           f"(have {sorted(cfg['data'])})")
     return cfg["data"][dataset]
-
-
 
 
 def train_config(cfg: dict, section: dict | None) -> TrainConfig:

@@ -36,7 +36,7 @@ def human_samples(split_path: str, part: str = "test", n: int | None = None) -> 
 
 
 @torch.no_grad()
-def model_samples(model, exemplars: torch.Tensor, n: int, seed: int, batch: int = 500,
+def model_samples(model, exemplars: torch.Tensor, n: int, seed: int, batch: int = 100,
                   desc: str = "sample", precision: str = "fp32", **options) -> torch.Tensor:
     """exemplars [C, 1, S, S] -> samples [C, n, 1, S', S'] (model output, any range).
 
@@ -57,7 +57,7 @@ def model_samples(model, exemplars: torch.Tensor, n: int, seed: int, batch: int 
 
 
 def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int, device_pref: str = "auto",
-                      batch: int = 500, part: str = "test", precision: str = "fp32",
+                      batch: int = 100, part: str = "test", precision: str = "fp32",
                       **options) -> SampleSet:
     """``precision``: auto | bf16 | fp32 (the config's top-level ``precision``)."""
     device = pick_device(device_pref)
