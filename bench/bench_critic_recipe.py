@@ -23,6 +23,7 @@ import torch
 
 from divrec.config import load_config
 from divrec.critics.train import train_critic
+from divrec.device import tune_malloc
 
 
 def run(cfg: dict, kind: str, precision: str, seed: int, split: str, tmp: Path) -> pd.DataFrame:
@@ -43,6 +44,7 @@ def main(argv=None) -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
+    tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     torch.set_num_threads(a.threads)
     cfg = load_config(*a.config)
     rows = []

@@ -25,7 +25,7 @@ import torch
 
 from divrec.critics.fast_encoder import FusedEncoder
 from divrec.critics.simclr import SimCLR, SimCLRParams
-from divrec.device import limit_threads
+from divrec.device import limit_threads, tune_malloc
 from divrec.diverse.ivf import ivf_knn
 from divrec.diverse.neighbors import (
     SearchSettings,
@@ -82,6 +82,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", help="write the numbers as JSON here")
     a = ap.parse_args()
+    tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     rng = np.random.default_rng(0)
     torch.manual_seed(0)
     gen, train, source = images(a.gen, a.train, rng)

@@ -21,6 +21,7 @@ from PIL import Image
 
 from divrec.critics.protonet import ProtoNet, ProtoNetParams
 from divrec.critics.simclr import SimCLR, SimCLRParams
+from divrec.device import tune_malloc
 from divrec.evaluate import Critics
 from divrec.metrics.diversity import diversity
 from divrec.metrics.recognizability import make_tasks, recognizability
@@ -73,6 +74,7 @@ def main() -> None:
     ap.add_argument("--published-tasks", type=int, default=100,
                     help="tasks actually timed for the per-task baseline (extrapolated)")
     a = ap.parse_args()
+    tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     samples = ((rng.random((a.classes, a.samples, 50, 50)) > 0.8) * 255).astype(np.uint8)

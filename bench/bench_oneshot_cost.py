@@ -24,6 +24,7 @@ import torch
 from divrec.config import load_config, train_config
 from divrec.cost import GPU_FLOPS, LAUNCH_S, measure
 from divrec.data.splits import FewShotPart
+from divrec.device import tune_malloc
 from divrec.models.registry import build_model
 from divrec.points import model_points
 from divrec.training.run import batch_function, model_params
@@ -92,6 +93,7 @@ def main(argv=None) -> None:
     ap.add_argument("--test-classes", type=int, default=150)
     ap.add_argument("--threads", type=int, default=None)
     a = ap.parse_args(argv)
+    tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = load_config(*a.config)

@@ -30,7 +30,7 @@ from divrec.config import load_config, train_config
 from divrec.critics.checkpoint import build_critic
 from divrec.critics.protonet import episode
 from divrec.data.batches import images, step_generator
-from divrec.device import autocast, cpu_bf16_flags
+from divrec.device import autocast, cpu_bf16_flags, tune_malloc
 from divrec.models.registry import build_model
 from divrec.points import model_points
 from divrec.quality.registry import build as build_quality
@@ -110,11 +110,12 @@ def main(argv=None) -> None:
     ap.add_argument("--only", nargs="*", default=None, help="entry or critic names")
     ap.add_argument("--sizes", nargs="+", default=["default", "published"])
     a = ap.parse_args(argv)
+    malloc = tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     torch.set_num_threads(a.threads)
     base = load_config(a.config)
     paper = load_config(a.config, a.paper)
     print(f"{a.threads} threads, CPU bf16 flags: {cpu_bf16_flags() or 'none'}, "
-          f"median of {a.rounds} alternating steps")
+          f"median of {a.rounds} alternating steps, malloc tuning {'on' if malloc else 'off'}")
     print(f"{'size':9} {'what':9} {'img/step':>8} {'fp32 img/s':>10} {'bf16 img/s':>10} "
           f"{'bf16/fp32':>9}")
     for size in a.sizes:

@@ -32,7 +32,7 @@ import torch
 
 from divrec.config import load_config, train_config
 from divrec.cost import Cost, measure
-from divrec.device import pick_device
+from divrec.device import pick_device, tune_malloc
 from divrec.quality.registry import build
 from divrec.quality.sample import timed_sample
 from divrec.training.loop import Trainer
@@ -130,6 +130,7 @@ def main(argv=None) -> None:
                     help="timed sampling batch (default: quality.sample_batch)")
     ap.add_argument("--json", default=None, help="also write the rows here")
     a = ap.parse_args(argv)
+    tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = load_config(*a.config)

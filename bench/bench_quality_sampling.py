@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from divrec.config import load_config
-from divrec.device import pick_device
+from divrec.device import pick_device, tune_malloc
 from divrec.quality.registry import build, load_model
 from divrec.quality.sample import timed_sample
 
@@ -47,6 +47,7 @@ def main(argv=None) -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     ap.add_argument("--json", default=None, help="also write the rows here")
     a = ap.parse_args(argv)
+    tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     if a.threads:
         torch.set_num_threads(a.threads)
     q = load_config(*a.config)["quality"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from divrec.device import pick_device
+from divrec.device import pick_device, tune_malloc
 from divrec.models.registry import build_model
 
 SMALL = {"n_feat": 8, "dim_mults": [1, 2], "blocks": 1, "attention": False, "dw_kernel": 3,
@@ -134,6 +134,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n-samples", type=int, default=5)
     ap.add_argument("--tasks-per-class", type=int, default=20)
     args = ap.parse_args(argv)
+    tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
