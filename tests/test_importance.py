@@ -39,7 +39,7 @@ def checkpoints(tmp_path_factory):
 def test_checkpoint_maps_cover_every_test_exemplar(checkpoints, tmp_path, one_thread):
     split, ck = checkpoints
     im, meta = checkpoint_maps(str(ck["cfgdm"]), str(split), n_t=2, n_noise=1, seed=0,
-                               device_pref="cpu")
+                               device="cpu")
     n = len(im.names)
     assert n > 0 and im.maps.shape == (n, 50, 50) and im.exemplars.shape == (n, 50, 50)
     assert np.isfinite(im.maps).all() and (im.maps >= 0).all() and im.maps.sum() > 0

@@ -166,3 +166,16 @@ def load_part(path: str | os.PathLike, part: str, binary: bool = True,
     if binary:
         x = binarize(x, threshold)
     return FewShotPart(x, exemplar, names)
+
+
+def build_from_config(cfg: dict, raw_path: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """The configured Omniglot split (the ``split_omniglot`` rule and ``divrec data``)."""
+    d = cfg["data"]["omniglot"]
+    return build(raw_path, out, d["split"], d["image_size"], d["val_fraction"], d["exemplar"],
+                 cfg["seed"], d.get("max_train_classes"), d.get("test_alphabets"),
+                 d.get("max_test_classes"))
+
+
+def build_rule(job) -> None:
+    """Body of the ``split_omniglot`` rule."""
+    build_from_config(job.cfg, job.input[0], job.output[0])

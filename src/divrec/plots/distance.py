@@ -41,3 +41,8 @@ def write_distance(summary_path: str, outs: list[str], title: str = "") -> None:
     fig = distance_figure(pd.read_parquet(summary_path), title)
     save_figure(fig, outs)
     plt.close(fig)
+
+
+def distance_rule(job) -> None:
+    """Body of the ``figure_distance`` rule."""
+    write_distance(job.input[0], [job.output.png, job.output.pdf], job.wildcards.dataset)

@@ -71,3 +71,12 @@ def write_generalization(per_sample_paths: list[str], outs: list[str], table_out
     if table_out:
         save_parquet(curves, table_out)
     return curves
+
+
+def generalization_rule(job) -> None:
+    """Body of the ``figure_generalization`` rule."""
+    cfg, out = job.cfg, job.output
+    fig, ev = cfg["figures"], cfg["evaluation"]
+    write_generalization(list(job.input), [out.png, out.pdf], out.table,
+                         fig["generalization_bins"], fig["min_bin_count"], ev["bootstrap"],
+                         ev["ci"], cfg["seed"], job.wildcards.dataset)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from divrec.io import save_figure
-from divrec.plots import plt
+from divrec.plots import plt, point_label
 from divrec.samples import SampleSet, load_samples
 
 
@@ -68,3 +68,12 @@ def write_sample_grid(samples_path: str, outs: list[str], title: str = "", n_cla
     fig = sample_grid_figure(load_samples(samples_path), title, n_classes, n_samples)
     save_figure(fig, outs)
     plt.close(fig)
+
+
+def grid_rule(job) -> None:
+    """Body of the ``figure_samples`` rule."""
+    w, fig = job.wildcards, job.cfg["figures"]
+    label = job.cfg["models"].get(w.model, {}).get("label",
+                                                   "humans" if w.model == "human" else w.model)
+    write_sample_grid(job.input[0], [job.output[0]], f"{w.dataset}: {point_label(label, w.point)}",
+                      fig["grid_classes"], fig["grid_samples"])

@@ -95,3 +95,12 @@ def write_guidance(per_sample_paths: list[str], outs: list[str], n_bins: int = 1
     fig = guidance_figure(data, n_bins, min_count, n_boot, ci, seed, title)
     save_figure(fig, outs)
     plt.close(fig)
+
+
+def guidance_rule(job) -> None:
+    """Body of the ``figure_guidance`` rule."""
+    cfg = job.cfg
+    fig, ev = cfg["figures"], cfg["evaluation"]
+    write_guidance(list(job.input), [job.output.png, job.output.pdf], fig["generalization_bins"],
+                   fig["min_bin_count"], ev["bootstrap"], ev["ci"], cfg["seed"],
+                   job.wildcards.dataset)

@@ -110,3 +110,10 @@ def write_trajectories(summary_path: str, model: str, entry: dict, outs: list[st
     fig = trajectory_figure(pd.read_parquet(summary_path), model, entry)
     save_figure(fig, outs)
     plt.close(fig)
+
+
+def trajectories_rule(job) -> None:
+    """Body of the ``figure_trajectories`` rule."""
+    model = job.wildcards.model
+    write_trajectories(job.input[0], model, job.cfg["models"][model],
+                       [job.output.png, job.output.pdf])
