@@ -189,8 +189,10 @@ def test_pipeline_end_to_end_on_tiny_split(tmp_path, monkeypatch):
         assert rec["seconds"] > 0 and rec["nfe"] == {"dcgan": 1, "ddpm": 5, "ddgan": 4}[m]
         feats[m] = tmp_path / f"f_{m}.npz"
         features(m, tmp_path / f"s_{m}.npz", feats[m])
-    table = evaluate.metrics_table(cfg, "omniglot", tmp_path / "f_data.npz", feats, timings,
-                                   tmp_path / "metrics.parquet")
+    ins = NS(data=tmp_path / "f_data.npz", features=list(feats.values()),
+             timings=list(timings.values()))
+    table = evaluate.metrics_table(Job(cfg, NS(qdataset="omniglot"), ins,
+                                       [tmp_path / "metrics.parquet"], NS(models=list(TINY))))
     assert list(table["model"]) == list(TINY)
     assert set(table["fd_name"]) == {"FD_classifier_omniglot"}
     assert (table["fd"] > 0).all() and table["n_real"].eq(16).all()

@@ -39,7 +39,6 @@ def aggregate(paths: list[str]) -> pd.DataFrame:
 
 
 def aggregate_rule(job) -> None:
-    """Body of the ``aggregate`` rule."""
     from divrec.io import save_parquet
     from divrec.provenance import provenance
 

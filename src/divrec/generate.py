@@ -79,12 +79,10 @@ def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int,
 
 
 def humans_rule(job) -> None:
-    """Body of the ``sample_humans`` rule."""
     human_samples(job.input[0], n=job.cfg["evaluation"]["n_samples"]).save(job.output[0])
 
 
 def sample_rule(job) -> None:
-    """Body of the ``sample_model`` rule."""
     cfg, ev, pt = job.cfg, job.cfg["evaluation"], job.point()
     sample_checkpoint(job.input.model, job.input.split, ev["n_samples"], cfg["seed"], job.device,
                       ev["sample_batch"], precision=cfg["precision"], **pt.sample

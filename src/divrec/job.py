@@ -1,9 +1,10 @@
 """The one object a workflow rule hands the library (``divrec.snake.run``).
 
-Every rule body is a library function ``f(job)``: the scripts under ``workflow/scripts`` stay one
-line, and what a rule may use is spelled out here once instead of being unpacked differently
-in every script. The device is picked once per job, on first use, so no library function reads
-the config's ``device`` itself (the CLI passes its own ``--device`` to the explicit functions).
+Every rule body is a library function ``f(job)`` (mostly named ``*_rule``; the rule's script
+names it): the scripts under ``workflow/scripts`` stay one call, and what a rule may use is
+spelled out here once instead of being unpacked differently in every script. The device is
+picked once per job, on first use, so no library function reads the config's device itself
+(the CLI passes its own ``--device`` to the functions with explicit arguments).
 """
 
 from __future__ import annotations
@@ -34,10 +35,6 @@ class Job:
     def device(self):
         """The torch device of this job, claimed once (a GPU slot lock is taken on CUDA)."""
         return pick_device(self.cfg["device"])
-
-    @property
-    def seed(self) -> int:
-        return self.cfg["seed"]
 
     def point(self):
         """The model point behind the (dataset, model, point) wildcards."""

@@ -1,4 +1,4 @@
-from divrec.quality.evaluate import metrics_rule
+from divrec.quality.evaluate import metrics_table
 from divrec.snake import run
 
-run(snakemake, metrics_rule)  # noqa: F821
+run(snakemake, metrics_table)  # noqa: F821

@@ -67,7 +67,6 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
 
 
 def train_critic_rule(job) -> None:
-    """Body of the ``train_critic`` rule."""
     w, out = job.wildcards, job.output
     train_critic(job.cfg, w.kind, w.dataset, job.input[0], out.model, out.history,
                  job.params.state_dir, out.calibration, job.device)

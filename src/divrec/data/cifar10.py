@@ -142,6 +142,5 @@ def fetch(out: str | os.PathLike, local: str | None = None,
 
 
 def fetch_rule(job) -> None:
-    """Body of the ``quality_cifar10`` rule."""
     c = job.cfg["quality"].get("cifar10") or {}
     fetch(job.output[0], c.get("local"), c.get("downloads", "data/downloads"))

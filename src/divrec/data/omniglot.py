@@ -139,6 +139,5 @@ def fetch(out: str | os.PathLike, mirror: str | None = None, downloads: str = "d
 
 
 def fetch_rule(job) -> None:
-    """Body of the ``omniglot`` rule."""
     om = job.cfg["data"]["omniglot"]
     fetch(job.output[0], om.get("mirror"), om.get("downloads", "data/downloads"))

@@ -238,14 +238,12 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, clusters_per_cate
 
 
 def fetch_rule(job) -> None:
-    """Body of the ``quickdraw`` rule."""
     q = job.cfg["data"]["quickdraw"]
     fetch(job.output[0], q["categories"], q.get("max_per_category"), q.get("mirror"),
           q["downloads"], q.get("base_url", BASE_URL))
 
 
 def build_rule(job) -> None:
-    """Body of the ``quickdraw_split`` rule."""
     q = job.cfg["data"]["quickdraw"]
     build(job.input[0], job.output[0], q["clusters_per_category"], q["min_cluster_size"],
           q["per_class"], q["image_size"], q["binarize"], q["val_fraction"], q["test_fraction"],

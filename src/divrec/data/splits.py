@@ -177,5 +177,4 @@ def build_from_config(cfg: dict, raw_path: str | os.PathLike, out: str | os.Path
 
 
 def build_rule(job) -> None:
-    """Body of the ``split_omniglot`` rule."""
     build_from_config(job.cfg, job.input[0], job.output[0])

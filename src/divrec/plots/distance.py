@@ -37,12 +37,7 @@ def distance_figure(summary: pd.DataFrame, title: str = ""):
     return fig
 
 
-def write_distance(summary_path: str, outs: list[str], title: str = "") -> None:
-    fig = distance_figure(pd.read_parquet(summary_path), title)
-    save_figure(fig, outs)
-    plt.close(fig)
-
-
 def distance_rule(job) -> None:
-    """Body of the ``figure_distance`` rule."""
-    write_distance(job.input[0], [job.output.png, job.output.pdf], job.wildcards.dataset)
+    fig = distance_figure(pd.read_parquet(job.input[0]), job.wildcards.dataset)
+    save_figure(fig, [job.output.png, job.output.pdf])
+    plt.close(fig)

@@ -62,5 +62,4 @@ def write_plane(summary_path: str, human_classes_path: str | None, outs: list[st
 
 
 def plane_rule(job) -> None:
-    """Body of the ``plane_figure`` rule."""
     write_plane(job.input.summary, job.input.humans, [job.output.png, job.output.pdf])

@@ -40,7 +40,6 @@ def reference_images(images_path: str | os.PathLike, n: int, seed: int) -> np.nd
 
 
 def extractor_job(job) -> None:
-    """Body of the ``quality_extractor`` rule."""
     cfg, name = job.cfg, job.wildcards.extractor
     q = cfg["quality"]
     data = load(job.input[0]) if name.startswith("classifier") else None
@@ -63,11 +62,14 @@ def features_job(job) -> None:
     write_features(ex, images, job.output[0], source, q["sample_batch"])
 
 
-def metrics_table(cfg: dict, dataset: str, data_features: str, model_features: dict[str, str],
-                  timings: dict[str, str], out: str) -> pd.DataFrame:
+def metrics_table(job) -> pd.DataFrame:
+    """Body of the ``quality_metrics`` rule (``params.models`` orders the features/timings)."""
+    cfg, dataset, models = job.cfg, job.wildcards.qdataset, job.params.models
+    model_features = dict(zip(models, job.input.features))
+    timings = dict(zip(models, job.input.timings))
     q = cfg["quality"]
     st = FidelitySettings(q["kid_subsets"], q["kid_subset_size"], q["prdc_k"], cfg["seed"])
-    real, extractor = read_features(data_features)
+    real, extractor = read_features(job.input.data)
     rows = []
     for model, path in model_features.items():
         fake, ex_fake = read_features(path)
@@ -81,17 +83,9 @@ def metrics_table(cfg: dict, dataset: str, data_features: str, model_features: d
                                                "seconds", "images_per_s", "s_per_image",
                                                "threads", "train_step")}})
     table = pd.DataFrame(rows)
-    save_parquet(table, out, metadata={"extractor": extractor, "settings": st.__dict__,
+    save_parquet(table, job.output[0], metadata={"extractor": extractor, "settings": st.__dict__,
                                        "provenance": provenance(q, cfg["seed"])})
     return table
-
-
-def metrics_rule(job) -> None:
-    """Body of the ``quality_metrics`` rule (``params.models`` orders the features/timings)."""
-    models = job.params.models
-    metrics_table(job.cfg, job.wildcards.qdataset, job.input.data,
-                  dict(zip(models, job.input.features)), dict(zip(models, job.input.timings)),
-                  job.output[0])
 
 
 def figures_rule(job) -> None:

@@ -103,7 +103,6 @@ def load(path: str | os.PathLike) -> ImageSet:
 
 
 def build_rule(job) -> None:
-    """Body of the ``quality_images`` rule."""
     q = job.cfg["quality"]
     build(job.wildcards.qdataset, job.input[0], job.output[0], q["image_size"],
           q.get("max_images"), job.cfg["seed"])

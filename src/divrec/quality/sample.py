@@ -71,7 +71,6 @@ def timed_sample(model, n: int, batch_size: int, device: torch.device, seed: int
 
 
 def sample_model(job) -> None:
-    """Body of the ``quality_sample`` rule."""
     cfg, device, dataset, model_name = job.cfg, job.device, job.wildcards.qdataset, \
         job.wildcards.qmodel
     q = cfg["quality"]

@@ -48,7 +48,6 @@ def batch_function(data: ImageSet, batch_size: int, seed: int, device: torch.dev
 
 
 def train(job) -> None:
-    """Body of the ``quality_train`` rule."""
     cfg, dataset, model_name = job.cfg, job.wildcards.qdataset, job.wildcards.qmodel
     entry = model_entry(cfg, model_name)
     tc = train_config(cfg, entry.get("train"))

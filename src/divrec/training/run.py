@@ -68,7 +68,6 @@ def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split
 
 
 def train_rule(job) -> None:
-    """Body of the ``train_model`` rule."""
     w, out = job.wildcards, job.output
     train_model(job.cfg, w.dataset, w.model, w.train_point, job.input[0], out.model, out.history,
                 job.params.state_dir, job.device)
