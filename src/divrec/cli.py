@@ -30,12 +30,13 @@ def _device(args, cfg: dict):
 
 def cmd_data(args):
     from divrec.data import omniglot, splits
+    from divrec.job import Job
 
     cfg = _cfg(args)
     d = cfg["data"]["omniglot"]
     raw = Path(args.results) / "omniglot" / "data" / "raw.npz"
     omniglot.fetch(raw, d.get("mirror"), d.get("downloads", "data/downloads"))
-    print(splits.build_from_config(cfg, raw, raw.with_name("split.npz")))
+    print(splits.build_rule(Job(cfg, input=[raw], output=[raw.with_name("split.npz")])))
 
 
 def cmd_device_slots(args):

@@ -168,13 +168,9 @@ def load_part(path: str | os.PathLike, part: str, binary: bool = True,
     return FewShotPart(x, exemplar, names)
 
 
-def build_from_config(cfg: dict, raw_path: str | os.PathLike, out: str | os.PathLike) -> Path:
+def build_rule(job) -> Path:
     """The configured Omniglot split (the ``split_omniglot`` rule and ``divrec data``)."""
-    d = cfg["data"]["omniglot"]
-    return build(raw_path, out, d["split"], d["image_size"], d["val_fraction"], d["exemplar"],
-                 cfg["seed"], d.get("max_train_classes"), d.get("test_alphabets"),
+    d, cfg = job.cfg["data"]["omniglot"], job.cfg
+    return build(job.input[0], job.output[0], d["split"], d["image_size"], d["val_fraction"],
+                 d["exemplar"], cfg["seed"], d.get("max_train_classes"), d.get("test_alphabets"),
                  d.get("max_test_classes"))
-
-
-def build_rule(job) -> None:
-    build_from_config(job.cfg, job.input[0], job.output[0])
