@@ -122,7 +122,6 @@ def cmd_evaluate(args):
     import pandas as pd
 
     from divrec.aggregate import distance_to_humans
-    from divrec.device import pick_device
     from divrec.evaluate import EvalSettings, evaluate_file
     from divrec.io import save_parquet
     from divrec.plots.plane import write_plane
@@ -140,8 +139,9 @@ def cmd_evaluate(args):
     else:
         simclr = args.simclr or lay.critic(ds, "simclr")
         protonet = args.protonet or lay.critic(ds, "protonet")
+    device = _device(args, _cfg(args) if args.config else {"device": "auto"})
     per_class, _, summary = evaluate_file(
-        args.samples, simclr, protonet, st, pick_device(args.device or "auto"),
+        args.samples, simclr, protonet, st, device,
         dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
     out = Path(args.out or lay.user(ds, args.name))
     save_parquet(per_class, out / "per_class.parquet")
@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--config", nargs="+", required=required, default=[],
                         help="YAML config file(s); later ones override earlier ones")
         sp.add_argument("--results", default="results")
-        sp.add_argument("--device", help="auto | cpu | cuda (default: the config's device)")
+        sp.add_argument("--device", help="auto | cpu | cuda (default: the config's, else auto)")
 
     sp = sub.add_parser("data", help="fetch + verify Omniglot and build the configured split")
     with_config(sp)

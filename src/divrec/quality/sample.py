@@ -71,8 +71,8 @@ def timed_sample(model, n: int, batch_size: int, device: torch.device, seed: int
 
 
 def sample_model(job) -> None:
-    cfg, device, dataset, model_name = job.cfg, job.device, job.wildcards.qdataset, \
-        job.wildcards.qmodel
+    cfg, device, w = job.cfg, job.device, job.wildcards
+    dataset, model_name = w.qdataset, w.qmodel
     q = cfg["quality"]
     entry = model_entry(cfg, model_name)
     model, ck = load_model(job.input[0], device)
