@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace as NS
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from divrec.aggregate import distance_to_humans
 from divrec.io import save_parquet
+from divrec.job import Job
 from divrec.metrics.generalization import (
     bin_curve,
     bin_index,
     common_edges,
     generalization_curves,
 )
-from divrec.plots.distance import ranked, write_distance
-from divrec.plots.generalization import write_generalization
-from divrec.plots.grids import grid_classes, grid_rows, write_sample_grid
-from divrec.plots.guidance import guidance_panels, guidance_value, write_guidance
+from divrec.plots.distance import distance_rule, ranked
+from divrec.plots.generalization import generalization_rule
+from divrec.plots.grids import grid_classes, grid_rows, grid_rule
+from divrec.plots.guidance import guidance_panels, guidance_rule, guidance_value
 from divrec.plots.plane import entry_styles, write_plane
 from divrec.plots.targets import figure_paths, guidance_paths, per_sample_paths
-from divrec.plots.trajectories import lines_for, swept_values, write_trajectories
+from divrec.plots.trajectories import lines_for, swept_values, trajectories_rule
 from divrec.points import model_points
 from divrec.samples import SampleSet
 
@@ -110,6 +113,14 @@ def _exists(paths):
 # ----------------------------------------------------------------------------- figures
 
 
+def _job(inputs, png, pdf, table=None, cfg=None, **wildcards):
+    """A figure rule's job: small bins and bootstrap, the default title."""
+    cfg = cfg or {"figures": {"generalization_bins": 6, "min_bin_count": 3}, "seed": 0,
+                  "evaluation": {"bootstrap": 50, "ci": 0.95}}
+    return Job(cfg, NS(dataset="", **wildcards), list(inputs),
+               NS(png=str(png), pdf=str(pdf), table=str(table)))
+
+
 def test_generalization_and_guidance_figures_written(tmp_path):
     frames = {"human": _per_sample("human", "data", "human", "humans", 0.0),
               "g0": _per_sample("cfgdm", "base~guidance=0", "cfgdm", "CFGDM", 1.0, seed=1),
@@ -120,13 +131,12 @@ def test_generalization_and_guidance_figures_written(tmp_path):
         paths.append(str(tmp_path / f"{name}.parquet"))
         save_parquet(df, paths[-1])
     outs = [tmp_path / "gen.png", tmp_path / "gen.pdf"]
-    curves = write_generalization(paths, [str(p) for p in outs], str(tmp_path / "gen.parquet"),
-                                  n_bins=6, min_count=3, n_boot=50)
+    curves = generalization_rule(_job(paths, *outs, table=tmp_path / "gen.parquet"))
     assert _exists(outs) and (tmp_path / "gen.parquet").exists()
     assert curves.groupby(["model", "point"]).ngroups == 4
     assert curves.groupby(["model", "point"])["left"].apply(tuple).nunique() == 1
     g = [tmp_path / "guid.png"]
-    write_guidance([paths[0], paths[1], paths[2]], [str(p) for p in g], n_bins=6, n_boot=50)
+    guidance_rule(_job(paths[:3], g[0], tmp_path / "guid.pdf"))
     assert _exists(g)
     panels = guidance_panels(pd.concat(frames.values()))
     assert [(m, b, sorted(r["point"].unique())) for m, b, r in panels] == \
@@ -137,8 +147,8 @@ def test_guidance_figure_without_variants_explains(tmp_path):
     p = tmp_path / "h.parquet"
     save_parquet(_per_sample("human", "data", "human", "humans", 0.0), p)
     out = tmp_path / "guid.png"
-    write_guidance([str(p)], [str(out)])
-    write_guidance([], [str(tmp_path / "none.png")])
+    guidance_rule(_job([str(p)], out, tmp_path / "guid.pdf"))
+    guidance_rule(_job([], tmp_path / "none.png", tmp_path / "none.pdf"))
     assert _exists([out, tmp_path / "none.png"])
 
 
@@ -161,7 +171,8 @@ def test_trajectory_lines_follow_one_parameter(tmp_path):
     summary_path = tmp_path / "summary.parquet"
     save_parquet(_summary(), summary_path)
     outs = [tmp_path / "traj.png", tmp_path / "traj.pdf"]
-    write_trajectories(str(summary_path), "cfgdm", ENTRY, [str(p) for p in outs])
+    trajectories_rule(_job([str(summary_path)], *outs, cfg={"models": {"cfgdm": ENTRY}},
+                           model="cfgdm"))
     assert _exists(outs)
 
 
@@ -172,7 +183,7 @@ def test_distance_and_plane_figures(tmp_path):
     path = tmp_path / "summary.parquet"
     save_parquet(s, path)
     outs = [tmp_path / "dist.png", tmp_path / "plane.png"]
-    write_distance(str(path), [str(outs[0])])
+    distance_rule(_job([str(path)], outs[0], tmp_path / "dist.pdf"))
     write_plane(str(path), None, [str(outs[1])])
     assert _exists(outs)
     styles = entry_styles(s)
@@ -193,7 +204,9 @@ def test_sample_grid_skips_excluded_and_is_written(tmp_path):
     assert all((a == b).all() for a, b in zip(rows[0][1:], samples[0, 1:4], strict=True))
     ss.save(tmp_path / "s.npz")
     out = tmp_path / "grid.png"
-    write_sample_grid(str(tmp_path / "s.npz"), [str(out)], "humans", 8, 5)
+    grid_rule(Job({"models": {}, "figures": {"grid_classes": 8, "grid_samples": 5}},
+                  NS(dataset="omniglot", model="human", point="data"), [str(tmp_path / "s.npz")],
+                  [str(out)]))
     assert _exists([out])
 
 

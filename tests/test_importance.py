@@ -3,6 +3,8 @@ trained for two steps on a synthetic mirror, and hand-made maps whose statistics
 
 from __future__ import annotations
 
+from types import SimpleNamespace as NS
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,8 @@ from divrec.config import validate
 from divrec.errors import ConfigError, DataError
 from divrec.importance import ImportanceMaps, checkpoint_maps, importance_table, ink_share
 from divrec.io import save_npz
-from divrec.plots.importance import category_rows, write_importance
+from divrec.job import Job
+from divrec.plots.importance import category_rows, importance_rule
 from tests.conftest import tiny_chain_setup
 
 TINY = {"model_size": 16, "n_feat": 4, "dim_mults": [1, 2], "blocks": 1, "attention": False,
@@ -39,7 +42,7 @@ def checkpoints(tmp_path_factory):
 def test_checkpoint_maps_cover_every_test_exemplar(checkpoints, tmp_path, one_thread):
     split, ck = checkpoints
     im, meta = checkpoint_maps(str(ck["cfgdm"]), str(split), n_t=2, n_noise=1, seed=0,
-                               device_pref="cpu")
+                               device="cpu")
     n = len(im.names)
     assert n > 0 and im.maps.shape == (n, 50, 50) and im.exemplars.shape == (n, 50, 50)
     assert np.isfinite(im.maps).all() and (im.maps >= 0).all() and im.maps.sum() > 0
@@ -51,7 +54,10 @@ def test_checkpoint_maps_cover_every_test_exemplar(checkpoints, tmp_path, one_th
     assert np.array_equal(same.maps, im.maps)  # seeded
     table = importance_table(im)
     assert len(table) == n and set(table.category) == set(im.categories)
-    write_importance(str(tmp_path / "maps.npz"), [str(tmp_path / "fig.png")], "t", 3, 2)
+    importance_rule(Job({"models": {}, "importance": {"categories": 3}},
+                        NS(dataset="omniglot", model="cfgdm", train_point="base"),
+                        [str(tmp_path / "maps.npz")],
+                        NS(png=str(tmp_path / "fig.png"), pdf=str(tmp_path / "fig.pdf"))))
     assert (tmp_path / "fig.png").stat().st_size > 0
 
 

@@ -79,8 +79,9 @@ def test_parquet_and_samples_roundtrip_keep_provenance(tmp_path):
 def chain(tmp_path_factory):
     """Critics, one VAE-STN point, its samples and metrics: real library calls, tiny sizes."""
     from divrec.critics.train import train_critic
-    from divrec.evaluate import evaluate_from_config
+    from divrec.evaluate import metrics_rule
     from divrec.generate import human_samples, sample_checkpoint
+    from divrec.job import Job
     from divrec.training.run import train_model
     from tests.conftest import tiny_chain_setup
 
@@ -105,7 +106,9 @@ def chain(tmp_path_factory):
                                                                  "summary")})
     ins = SimpleNamespace(samples=tmp / "samples.npz", simclr=tmp / "simclr.pt",
                           protonet=tmp / "protonet.pt")
-    evaluate_from_config(cfg, "omniglot", "vae_stn", point, ins, outs, torch.device("cpu"))
+    job = Job(cfg, SimpleNamespace(dataset="omniglot", model="vae_stn", point=point), ins, outs)
+    job.device = torch.device("cpu")
+    metrics_rule(job)
     return tmp
 
 

@@ -1,6 +1,7 @@
 """The three unconditional models, their samplers, the image sets and the quality pipeline."""
 
 import json
+from types import SimpleNamespace as NS
 
 import numpy as np
 import pandas as pd
@@ -160,28 +161,38 @@ def _cfg(tmp_path, **over):
 
 def test_pipeline_end_to_end_on_tiny_split(tmp_path, monkeypatch):
     monkeypatch.setenv("DIVREC_NO_PROGRESS", "1")
+    from divrec.job import Job
     from divrec.quality import evaluate, plots, sample, train
 
     cfg = _cfg(tmp_path)
     imgs = I.build("omniglot", _split(tmp_path), tmp_path / "images.npz", image_size=8)
     ex = "classifier_omniglot"
-    evaluate.extractor_job(cfg, ex, imgs, tmp_path / "ex.pt", tmp_path / "resume")
-    evaluate.features_job(cfg, "data", imgs, tmp_path / "ex.pt", tmp_path / "f_data.npz")
+    state = NS(state_dir=tmp_path / "resume")
+    evaluate.extractor_job(Job(cfg, NS(extractor=ex), [imgs], [tmp_path / "ex.pt"], state))
+
+    def features(source, images, out):
+        evaluate.features_job(Job(cfg, input=NS(images=images, extractor=tmp_path / "ex.pt"),
+                                  output=[out], params=NS(source=source)))
+
+    features("data", imgs, tmp_path / "f_data.npz")
     feats, timings = {}, {}
     for m in TINY:
-        train.train(cfg, "omniglot", m, imgs, tmp_path / f"{m}.pt", tmp_path / f"{m}.parquet",
-                    tmp_path / "resume")
+        w = NS(qdataset="omniglot", qmodel=m)
+        train.train(Job(cfg, w, [imgs], NS(model=tmp_path / f"{m}.pt",
+                                           history=tmp_path / f"{m}.parquet"), state))
         timings[m] = tmp_path / f"{m}.json"
-        sample.sample_model(cfg, "omniglot", m, tmp_path / f"{m}.pt", tmp_path / f"s_{m}.npz",
-                            timings[m])
+        sample.sample_model(Job(cfg, w, [tmp_path / f"{m}.pt"],
+                                NS(samples=tmp_path / f"s_{m}.npz", timing=timings[m])))
         assert sample.load_samples(tmp_path / f"s_{m}.npz").shape == (12, 8, 8, 1)
         rec = json.loads(timings[m].read_text())
         assert rec["batch_size"] == 5 and rec["n_batches"] == 3 and rec["device"] == "cpu"
         assert rec["seconds"] > 0 and rec["nfe"] == {"dcgan": 1, "ddpm": 5, "ddgan": 4}[m]
         feats[m] = tmp_path / f"f_{m}.npz"
-        evaluate.features_job(cfg, m, tmp_path / f"s_{m}.npz", tmp_path / "ex.pt", feats[m])
-    table = evaluate.metrics_table(cfg, "omniglot", tmp_path / "f_data.npz", feats, timings,
-                                   tmp_path / "metrics.parquet")
+        features(m, tmp_path / f"s_{m}.npz", feats[m])
+    ins = NS(data=tmp_path / "f_data.npz", features=list(feats.values()),
+             timings=list(timings.values()))
+    table = evaluate.metrics_table(Job(cfg, NS(qdataset="omniglot"), ins,
+                                       [tmp_path / "metrics.parquet"], NS(models=list(TINY))))
     assert list(table["model"]) == list(TINY)
     assert set(table["fd_name"]) == {"FD_classifier_omniglot"}
     assert (table["fd"] > 0).all() and table["n_real"].eq(16).all()

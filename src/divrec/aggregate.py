@@ -36,3 +36,11 @@ def aggregate(paths: list[str]) -> pd.DataFrame:
     summary = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
     summary["distance_to_human"] = distance_to_humans(summary)
     return summary
+
+
+def aggregate_rule(job) -> None:
+    from divrec.io import save_parquet
+    from divrec.provenance import provenance
+
+    meta = provenance({"inputs": list(job.input)}, job.cfg["seed"], "cpu")
+    save_parquet(aggregate(list(job.input)), job.output[0], meta)

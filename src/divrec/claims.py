@@ -237,13 +237,14 @@ def point_settings(cfg: dict, dataset: str) -> dict:
             for p in model_points(cfg) if p.dataset == dataset}
 
 
-def write_claims(cfg: dict, dataset: str, per_sample_paths: list[str], out: str) -> None:
+def claims_rule(job) -> None:
     """Body of the ``claims`` rule: the per-class tables sit beside the per-sample ones."""
     from pathlib import Path
 
     from divrec.io import save_parquet
     from divrec.provenance import provenance
 
+    cfg, dataset, per_sample_paths = job.cfg, job.wildcards.dataset, list(job.input)
     per_sample = pd.concat([pd.read_parquet(p) for p in per_sample_paths], ignore_index=True)
     per_class = pd.concat([pd.read_parquet(Path(p).with_name("per_class.parquet"))
                            for p in per_sample_paths], ignore_index=True)
@@ -252,4 +253,5 @@ def write_claims(cfg: dict, dataset: str, per_sample_paths: list[str], out: str)
                             fig["generalization_bins"], fig["min_bin_count"], ev["bootstrap"],
                             seed=cfg["seed"], ci=ev["ci"])
     table.insert(0, "dataset", dataset)
-    save_parquet(table, out, provenance({"evaluation": ev, "figures": fig}, cfg["seed"], "cpu"))
+    save_parquet(table, job.output[0],
+                 provenance({"evaluation": ev, "figures": fig}, cfg["seed"], "cpu"))

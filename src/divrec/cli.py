@@ -21,18 +21,22 @@ def _cfg(args):
     return for_dataset(cfg, dataset) if dataset else cfg
 
 
+def _device(args, cfg: dict):
+    """``--device``, else the config's: picked once per command (the rules take the job's)."""
+    from divrec.device import pick_device
+
+    return pick_device(args.device or cfg["device"])
+
+
 def cmd_data(args):
     from divrec.data import omniglot, splits
+    from divrec.job import Job
 
     cfg = _cfg(args)
     d = cfg["data"]["omniglot"]
     raw = Path(args.results) / "omniglot" / "data" / "raw.npz"
     omniglot.fetch(raw, d.get("mirror"), d.get("downloads", "data/downloads"))
-    out = Path(args.results) / "omniglot" / "data" / "split.npz"
-    splits.build(raw, out, d["split"], d["image_size"], d["val_fraction"], d["exemplar"],
-                 cfg["seed"], d.get("max_train_classes"), d.get("test_alphabets"),
-                 d.get("max_test_classes"))
-    print(out)
+    print(splits.build_rule(Job(cfg, input=[raw], output=[raw.with_name("split.npz")])))
 
 
 def cmd_device_slots(args):
@@ -55,20 +59,21 @@ def _layout(args) -> Layout:
 def cmd_train(args):
     from divrec.training.run import train_model
 
-    lay, ds = _layout(args), args.dataset
-    train_model(_cfg(args), ds, args.model, args.point, lay.split(ds),
+    lay, ds, cfg = _layout(args), args.dataset, _cfg(args)
+    train_model(cfg, ds, args.model, args.point, lay.split(ds),
                 lay.model(ds, args.model, args.point),
-                lay.model(ds, args.model, args.point, "history.parquet"), lay.resume())
+                lay.model(ds, args.model, args.point, "history.parquet"), lay.resume(),
+                _device(args, cfg))
     print(lay.model(ds, args.model, args.point))
 
 
 def cmd_train_critic(args):
     from divrec.critics.train import train_critic
 
-    lay, ds = _layout(args), args.dataset
-    train_critic(_cfg(args), args.kind, ds, lay.split(ds), lay.critic(ds, args.kind),
+    lay, ds, cfg = _layout(args), args.dataset, _cfg(args)
+    train_critic(cfg, args.kind, ds, lay.split(ds), lay.critic(ds, args.kind),
                  lay.critic(ds, args.kind, "_history.parquet"),
-                 lay.critic_state(ds, args.kind))
+                 lay.critic_state(ds, args.kind), device=_device(args, cfg))
 
 
 def cmd_reference_critics(args):
@@ -82,12 +87,12 @@ def cmd_reference_critics(args):
     cfg.setdefault("training", {})["keep_resume"] = True  # a finished kind must not retrain
     split = _layout(args).split(args.dataset)
     R.check_dataset(args.dataset, cfg["data"][args.dataset])
-    state = Path(args.state)
+    state, device = Path(args.state), _device(args, cfg)
     export = state / "export"
     for kind in args.kinds:
         train_critic(cfg, kind, args.dataset, split, str(export / f"{kind}.pt"),
                      str(export / f"{kind}_history.parquet"), str(state / kind),
-                     str(export / f"{kind}_calibration.parquet"))
+                     str(export / f"{kind}_calibration.parquet"), device)
     if set(args.kinds) == set(R.KINDS):
         table = pd.concat([pd.read_parquet(export / f"{k}_calibration.parquet")
                            for k in R.KINDS], ignore_index=True)
@@ -104,7 +109,7 @@ def cmd_sample(args):
     pt = resolve_point(cfg, ds, args.model, args.point)
     ckpt = lay.model(ds, pt.model, pt.train_name)
     ev = cfg["evaluation"]
-    ss = sample_checkpoint(ckpt, lay.split(ds), ev["n_samples"], cfg["seed"], cfg["device"],
+    ss = sample_checkpoint(ckpt, lay.split(ds), ev["n_samples"], cfg["seed"], _device(args, cfg),
                            ev["sample_batch"], precision=cfg["precision"],
                            **pt.sample)
     out = lay.samples(ds, args.model, args.point)
@@ -117,7 +122,6 @@ def cmd_evaluate(args):
     import pandas as pd
 
     from divrec.aggregate import distance_to_humans
-    from divrec.device import pick_device
     from divrec.evaluate import EvalSettings, evaluate_file
     from divrec.io import save_parquet
     from divrec.plots.plane import write_plane
@@ -135,8 +139,9 @@ def cmd_evaluate(args):
     else:
         simclr = args.simclr or lay.critic(ds, "simclr")
         protonet = args.protonet or lay.critic(ds, "protonet")
+    device = _device(args, _cfg(args) if args.config else {"device": "auto"})
     per_class, _, summary = evaluate_file(
-        args.samples, simclr, protonet, st, pick_device(args.device),
+        args.samples, simclr, protonet, st, device,
         dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
     out = Path(args.out or lay.user(ds, args.name))
     save_parquet(per_class, out / "per_class.parquet")
@@ -186,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--config", nargs="+", required=required, default=[],
                         help="YAML config file(s); later ones override earlier ones")
         sp.add_argument("--results", default="results")
+        sp.add_argument("--device", help="auto | cpu | cuda (default: the config's, else auto)")
 
     sp = sub.add_parser("data", help="fetch + verify Omniglot and build the configured split")
     with_config(sp)
@@ -220,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "write the shipped folder with its SHA256 manifest")
     sp.add_argument("--config", nargs="+", default=["config/config.yaml", "config/paper.yaml"])
     sp.add_argument("--results", default="results")
+    sp.add_argument("--device", help="auto | cpu | cuda (default: the config's device)")
     sp.add_argument("--dataset", default="omniglot")
     sp.add_argument("--kinds", nargs="+", choices=["protonet", "simclr"],
                     default=["protonet", "simclr"])
@@ -249,7 +256,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--simclr")
     sp.add_argument("--protonet")
     sp.add_argument("--out")
-    sp.add_argument("--device", default="auto")
     with_config(sp, required=False)
     sp.set_defaults(fn=cmd_evaluate)
     return p

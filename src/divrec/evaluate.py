@@ -145,12 +145,13 @@ def settings_from_config(cfg: dict) -> EvalSettings:
     return EvalSettings(**ev)
 
 
-def evaluate_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, outputs,
-                         device) -> None:
+def metrics_rule(job) -> None:
     """Body of the ``metrics`` rule: score, then write the three tables with provenance."""
     from divrec.io import save_parquet
     from divrec.provenance import provenance
 
+    cfg, inputs, outputs, device = job.cfg, job.input, job.output, job.device
+    dataset, model, point = job.wildcards.dataset, job.wildcards.model, job.wildcards.point
     st = settings_from_config(cfg)
     entry = cfg["models"].get(model, {"family": "human", "label": "humans"})
     ids = {"dataset": dataset, "model": model, "point": point, "family": entry["family"],

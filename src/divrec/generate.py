@@ -10,7 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from divrec.data.splits import load_part
-from divrec.device import autocast, pick_device, resolve_precision
+from divrec.device import autocast, resolve_precision
 from divrec.models.registry import load_model
 from divrec.provenance import provenance
 from divrec.samples import SampleSet, quantize
@@ -56,11 +56,12 @@ def model_samples(model, exemplars: torch.Tensor, n: int, seed: int, batch: int 
     return x.view(c, n, *x.shape[1:])
 
 
-def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int, device_pref: str = "auto",
-                      batch: int = 100, part: str = "test", precision: str = "fp32",
-                      **options) -> SampleSet:
-    """``precision``: auto | bf16 | fp32 (the config's top-level ``precision``)."""
-    device = pick_device(device_pref)
+def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int,
+                      device: torch.device | str = "cpu", batch: int = 100, part: str = "test",
+                      precision: str = "fp32", **options) -> SampleSet:
+    """``precision``: auto | bf16 | fp32 (the config's top-level ``precision``); ``device``: the
+    rule's job picks it, the CLI takes ``--device``."""
+    device = torch.device(device)
     precision = resolve_precision(precision, device)
     model, meta = load_model(ckpt, device)
     p = load_part(split_path, part, binary=model.binary).to(device)
@@ -75,3 +76,14 @@ def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int, device_pref
             "train_provenance": meta.get("provenance")}
     return SampleSet(samples, quantize(p.exemplars().cpu()), p.names,
                      torch.zeros(c, n, dtype=torch.bool).numpy(), prov)
+
+
+def humans_rule(job) -> None:
+    human_samples(job.input[0], n=job.cfg["evaluation"]["n_samples"]).save(job.output[0])
+
+
+def sample_rule(job) -> None:
+    cfg, ev, pt = job.cfg, job.cfg["evaluation"], job.point()
+    sample_checkpoint(job.input.model, job.input.split, ev["n_samples"], cfg["seed"], job.device,
+                      ev["sample_batch"], precision=cfg["precision"], **pt.sample
+                      ).save(job.output[0])

@@ -21,10 +21,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from divrec.data.splits import load_part
-from divrec.device import pick_device
 from divrec.diffusion.importance import compare_maps, region_stats
 from divrec.errors import ConfigError, DataError
-from divrec.io import save_npz
+from divrec.io import save_npz, save_parquet
 from divrec.models.registry import load_model
 from divrec.provenance import provenance
 
@@ -56,9 +55,11 @@ class ImportanceMaps:
 
 
 def checkpoint_maps(ckpt: str, split_path: str, n_t: int, n_noise: int, seed: int,
-                    device_pref: str = "auto", batch: int = 50) -> tuple[ImportanceMaps, dict]:
-    """Maps of every test exemplar of ``split_path`` under the model in ``ckpt``."""
-    device = pick_device(device_pref)
+                    device: torch.device | str = "cpu",
+                    batch: int = 50) -> tuple[ImportanceMaps, dict]:
+    """Maps of every test exemplar of ``split_path`` under the model in ``ckpt`` (``device``:
+    the rule's job picks it)."""
+    device = torch.device(device)
     model, meta = load_model(ckpt, device)
     if not hasattr(model, "importance") or getattr(model.p, "drop_prob", 0) <= 0:
         raise ConfigError(f"{ckpt}: importance maps need a diffusion model trained with condition "
@@ -129,3 +130,13 @@ def importance_table(im: ImportanceMaps, threshold: float = 0.5,
         cmp = compare_maps(im.maps, human, threshold, blur_sigma)
         table = pd.concat([table, cmp[["spearman", "human_regions", "human_mean_size"]]], axis=1)
     return table
+
+
+def importance_rule(job) -> None:
+    """Body of the ``importance_maps`` rule: the maps and their per-class table."""
+    imp, inp = job.cfg["importance"], job.input
+    maps, meta = checkpoint_maps(inp.model, inp.split, imp["n_t"], imp["n_noise"],
+                                 job.cfg["seed"], job.device)
+    maps.save(job.output.maps, meta)
+    save_parquet(importance_table(maps, imp["threshold"], inp.get("human"), imp["blur_sigma"]),
+                 job.output.table, meta)

@@ -1,9 +1,4 @@
-from divrec.aggregate import aggregate
-from divrec.io import save_parquet
-from divrec.snake import rule_context
+from divrec.aggregate import aggregate_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    from divrec.provenance import provenance
-
-    meta = provenance({"inputs": list(snakemake.input)}, cfg["seed"], "cpu")  # noqa: F821
-    save_parquet(aggregate(list(snakemake.input)), snakemake.output[0], meta)  # noqa: F821
+run(snakemake, aggregate_rule)  # noqa: F821

@@ -1,6 +1,4 @@
-from divrec.claims import write_claims
-from divrec.snake import rule_context
+from divrec.claims import claims_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    smk = snakemake  # noqa: F821
-    write_claims(cfg, smk.wildcards.dataset, list(smk.input), smk.output[0])
+run(snakemake, claims_rule)  # noqa: F821

@@ -1,8 +1,4 @@
-from divrec.diverse.run import downstream_from_config
-from divrec.snake import rule_context
+from divrec.diverse.run import downstream_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    smk = snakemake  # noqa: F821
-    w = smk.wildcards
-    downstream_from_config(cfg, w.dataset, w.model, w.point, smk.input, smk.output[0],
-                           smk.threads)
+run(snakemake, downstream_rule)  # noqa: F821

@@ -1,5 +1,4 @@
-from divrec.diverse.run import downstream_table_from_paths
-from divrec.snake import rule_context
+from divrec.diverse.run import downstream_table_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    downstream_table_from_paths(cfg, list(snakemake.input), snakemake.output[0])  # noqa: F821
+run(snakemake, downstream_table_rule)  # noqa: F821

@@ -1,5 +1,4 @@
-from divrec.diverse.run import summary_from_paths
-from divrec.snake import rule_context
+from divrec.diverse.run import summary_rule
+from divrec.snake import run
 
-with rule_context(snakemake):  # noqa: F821
-    summary_from_paths(list(snakemake.input), snakemake.output[0])  # noqa: F821
+run(snakemake, summary_rule)  # noqa: F821

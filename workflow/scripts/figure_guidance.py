@@ -1,9 +1,4 @@
-from divrec.plots.guidance import write_guidance
-from divrec.snake import rule_context
+from divrec.plots.guidance import guidance_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    smk = snakemake  # noqa: F821
-    fig, ev = cfg["figures"], cfg["evaluation"]
-    write_guidance(list(smk.input), [smk.output.png, smk.output.pdf], fig["generalization_bins"],
-                   fig["min_bin_count"], ev["bootstrap"], ev["ci"], cfg["seed"],
-                   smk.wildcards.dataset)
+run(snakemake, guidance_rule)  # noqa: F821

@@ -1,7 +1,4 @@
-from divrec.plots.trajectories import write_trajectories
-from divrec.snake import rule_context
+from divrec.plots.trajectories import trajectories_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    smk = snakemake  # noqa: F821
-    model = smk.wildcards.model
-    write_trajectories(smk.input[0], model, cfg["models"][model], [smk.output.png, smk.output.pdf])
+run(snakemake, trajectories_rule)  # noqa: F821

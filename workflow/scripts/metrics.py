@@ -1,9 +1,4 @@
-from divrec.device import pick_device
-from divrec.evaluate import evaluate_from_config
-from divrec.snake import rule_context
+from divrec.evaluate import metrics_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    smk = snakemake  # noqa: F821
-    w = smk.wildcards
-    evaluate_from_config(cfg, w.dataset, w.model, w.point, smk.input, smk.output,
-                         pick_device(cfg["device"]))
+run(snakemake, metrics_rule)  # noqa: F821

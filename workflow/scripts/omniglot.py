@@ -1,6 +1,4 @@
-from divrec.data import omniglot
-from divrec.snake import rule_context
+from divrec.data.omniglot import fetch_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    om = cfg["data"]["omniglot"]
-    omniglot.fetch(snakemake.output[0], om.get("mirror"), om.get("downloads", "data/downloads"))  # noqa: F821
+run(snakemake, fetch_rule)  # noqa: F821

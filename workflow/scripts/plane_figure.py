@@ -1,6 +1,4 @@
-from divrec.plots.plane import write_plane
-from divrec.snake import rule_context
+from divrec.plots.plane import plane_rule
+from divrec.snake import run
 
-with rule_context(snakemake):  # noqa: F821
-    smk = snakemake  # noqa: F821
-    write_plane(smk.input.summary, smk.input.humans, [smk.output.png, smk.output.pdf])
+run(snakemake, plane_rule)  # noqa: F821

@@ -1,6 +1,4 @@
-from divrec.data import cifar10
-from divrec.snake import rule_context
+from divrec.data.cifar10 import fetch_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    c = cfg["quality"].get("cifar10") or {}
-    cifar10.fetch(snakemake.output[0], c.get("local"), c.get("downloads", "data/downloads"))  # noqa: F821
+run(snakemake, fetch_rule)  # noqa: F821

@@ -1,7 +1,4 @@
-from divrec.data import quickdraw
-from divrec.snake import rule_context
+from divrec.data.quickdraw import fetch_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    q = cfg["data"]["quickdraw"]
-    quickdraw.fetch(snakemake.output[0], q["categories"], q.get("max_per_category"),  # noqa: F821
-                    q.get("mirror"), q["downloads"], q.get("base_url", quickdraw.BASE_URL))
+run(snakemake, fetch_rule)  # noqa: F821

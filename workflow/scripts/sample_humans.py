@@ -1,6 +1,4 @@
-from divrec.generate import human_samples
-from divrec.snake import rule_context
+from divrec.generate import humans_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    smk = snakemake  # noqa: F821
-    human_samples(smk.input[0], n=cfg["evaluation"]["n_samples"]).save(smk.output[0])
+run(snakemake, humans_rule)  # noqa: F821

@@ -1,7 +1,4 @@
-from divrec.critics.train import train_critic
-from divrec.snake import rule_context
+from divrec.critics.train import train_critic_rule
+from divrec.snake import run
 
-with rule_context(snakemake) as cfg:  # noqa: F821
-    smk = snakemake  # noqa: F821
-    train_critic(cfg, smk.wildcards.kind, smk.wildcards.dataset, smk.input[0], smk.output.model,
-                 smk.output.history, smk.params.state_dir, smk.output.calibration)
+run(snakemake, train_critic_rule)  # noqa: F821

@@ -103,3 +103,13 @@ def calibration_table(kind: str, model, parts: dict[str, FewShotPart], evaluatio
     for key, val in train_info.items():
         df[key] = val
     return df
+
+
+def calibration_rule(job) -> None:
+    """Body of the ``critic_calibration`` rule: the critics' tables, one below the other."""
+    from divrec.io import save_parquet
+    from divrec.provenance import provenance
+
+    meta = provenance({"inputs": list(job.input)}, job.cfg["seed"], "cpu")
+    table = pd.concat([pd.read_parquet(p) for p in job.input], ignore_index=True)
+    save_parquet(table, job.output[0], meta)

@@ -87,14 +87,14 @@ def write_reference(checkpoints: dict[str, str | os.PathLike], calibration, out:
     (out / "SHA256SUMS").write_text("\n".join(sorted(lines)) + "\n")
 
 
-def install_reference(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
-                      calibration_out: str) -> None:
+def install_reference(job) -> None:
     """Body of the ``reference_critic`` rule: verified copy + calibration on this split."""
     from divrec.critics.calibration import calibration_table
     from divrec.critics.checkpoint import load_critic
     from divrec.data.splits import load_part
     from divrec.io import atomic_path, save_parquet
 
+    cfg, kind, dataset, out = job.cfg, job.wildcards.kind, job.wildcards.dataset, job.output.model
     check_dataset(dataset, cfg["data"][dataset])
     src = reference_critic(kind)
     with atomic_path(out) as tmp:
@@ -104,10 +104,10 @@ def install_reference(cfg: dict, kind: str, dataset: str, split_path: str, out: 
     if size != model.p.image_size:
         raise DataError(f"reference critic {src.name} takes {model.p.image_size} px inputs but "
                         f"evaluation.image_size is {size}; set it to {model.p.image_size}")
-    parts = {p: load_part(split_path, p, size=size) for p in ("val", "test")}
+    parts = {p: load_part(job.input[0], p, size=size) for p in ("val", "test")}
     ck = torch.load(out, map_location="cpu", weights_only=False)
     info = {"dataset": dataset, "steps": ck.get("step"), "train_seconds": None,
             "resumed_from": None, "precision": ck.get("precision"), "device": "reference",
             "threads": None}
     table = calibration_table(kind, model, parts, cfg["evaluation"], info)
-    save_parquet(table, calibration_out, {"reference": str(src), "sha256": _sha256(src)})
+    save_parquet(table, job.output.calibration, {"reference": str(src), "sha256": _sha256(src)})

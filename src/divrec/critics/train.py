@@ -12,21 +12,22 @@ from divrec.critics.checkpoint import build_critic
 from divrec.critics.protonet import episode
 from divrec.data.batches import images, step_generator
 from divrec.data.splits import load_part
-from divrec.device import pick_device, seed_everything
+from divrec.device import seed_everything
 from divrec.training.loop import fit_and_export
 
 
 def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
                  history_out: str, state_dir: str | os.PathLike,
-                 calibration_out: str | None = None) -> None:
+                 calibration_out: str | None = None, device: torch.device | str = "cpu") -> None:
     """Critics see what every metric feeds them: images at the evaluation size, binarised.
     ``calibration_out``: the critic's calibration table (critics/calibration.py), measured on
-    the validation and test classes of the split."""
+    the validation and test classes of the split. ``device``: the rule's job picks it, the CLI
+    takes ``--device``."""
     section = dict(cfg["critics"][kind])
     tc = train_config(cfg, section.pop("train", None))
     size = section["image_size"] = cfg["evaluation"]["image_size"]
     seed_everything(tc.seed)
-    device = pick_device(cfg.get("device", "auto"))
+    device = torch.device(device)
     model = build_critic(kind, section)
     train = load_part(split_path, "train", size=size).to(device)
     val = load_part(split_path, "val", size=size).to(device)
@@ -63,3 +64,9 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
                                   cfg["evaluation"], info)
         save_parquet(table, calibration_out, trainer.annotate(meta))
     trainer.finish()
+
+
+def train_critic_rule(job) -> None:
+    w, out = job.wildcards, job.output
+    train_critic(job.cfg, w.kind, w.dataset, job.input[0], out.model, out.history,
+                 job.params.state_dir, out.calibration, job.device)

@@ -139,3 +139,8 @@ def fetch(out: str | os.PathLike, local: str | None = None,
     arrays = unpack(locate(local, downloads, checksums, url), checksums)
     save_npz(out, **arrays)
     return Path(out)
+
+
+def fetch_rule(job) -> None:
+    c = job.cfg["quality"].get("cifar10") or {}
+    fetch(job.output[0], c.get("local"), c.get("downloads", "data/downloads"))

@@ -136,3 +136,8 @@ def fetch(out: str | os.PathLike, mirror: str | None = None, downloads: str = "d
         arrays = from_zips(zips)
     save_npz(out, **arrays)
     return Path(out)
+
+
+def fetch_rule(job) -> None:
+    om = job.cfg["data"]["omniglot"]
+    fetch(job.output[0], om.get("mirror"), om.get("downloads", "data/downloads"))

@@ -235,3 +235,16 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, clusters_per_cate
              len(members), len(cat_names), ", ".join(f"{p} {len(c)}" for p, c in parts.items()),
              per_class)
     return Path(out)
+
+
+def fetch_rule(job) -> None:
+    q = job.cfg["data"]["quickdraw"]
+    fetch(job.output[0], q["categories"], q.get("max_per_category"), q.get("mirror"),
+          q["downloads"], q.get("base_url", BASE_URL))
+
+
+def build_rule(job) -> None:
+    q = job.cfg["data"]["quickdraw"]
+    build(job.input[0], job.output[0], q["clusters_per_category"], q["min_cluster_size"],
+          q["per_class"], q["image_size"], q["binarize"], q["val_fraction"], q["test_fraction"],
+          job.cfg["seed"], q["pca_dim"], q["blur_sigma"])

@@ -166,3 +166,11 @@ def load_part(path: str | os.PathLike, part: str, binary: bool = True,
     if binary:
         x = binarize(x, threshold)
     return FewShotPart(x, exemplar, names)
+
+
+def build_rule(job) -> Path:
+    """The configured Omniglot split (the ``split_omniglot`` rule and ``divrec data``)."""
+    d, cfg = job.cfg["data"]["omniglot"], job.cfg
+    return build(job.input[0], job.output[0], d["split"], d["image_size"], d["val_fraction"],
+                 d["exemplar"], cfg["seed"], d.get("max_train_classes"), d.get("test_alphabets"),
+                 d.get("max_test_classes"))

@@ -1,5 +1,5 @@
 """Bodies of the ``diverse_*`` workflow rules: read inputs, call the library, write atomically
-with provenance. Each function is one rule, called from a two-line workflow script."""
+with provenance. Each function is one rule's body, taking its ``divrec.job.Job``."""
 
 from __future__ import annotations
 
@@ -36,29 +36,31 @@ def _extractor(cfg, st, device, simclr_path):
                           st.squeezenet_weights)
 
 
-def reference_from_config(cfg: dict, split_path: str, simclr_path: str | None, out: str,
-                          device, threads: int | None = None) -> None:
+def reference_rule(job) -> None:
+    """``job.input``: split (+ simclr)."""
     from divrec.diverse.reference import build_reference
 
-    st = settings_from_config(cfg)
+    cfg, st = job.cfg, settings_from_config(job.cfg)
     t0 = time.perf_counter()
-    with limit_threads(threads):
-        ref = build_reference(split_path, _extractor(cfg, st, device, simclr_path), st,
-                              cfg["seed"])
-    ref.save(out)
+    with limit_threads(job.threads):
+        ref = build_reference(job.input.split, _extractor(cfg, st, job.device,
+                                                          getattr(job.input, "simclr", None)),
+                              st, cfg["seed"])
+    ref.save(job.output[0])
     log.info("reference: %d train + %d test images embedded (%s) in %.1f s",
              len(ref.train_feats), len(ref.test_feats), ref.extractor, time.perf_counter() - t0)
 
 
-def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, outputs,
-                      device, threads: int | None = None) -> None:
-    """``inputs``: samples, reference, split (+ simclr); ``outputs``: table, summary, tsne,
-    grid."""
+def point_rule(job) -> None:
+    """``job.input``: samples, reference, split (+ simclr); ``job.output``: table, summary,
+    tsne, grid."""
     from divrec.diverse.analyse import analyse
     from divrec.diverse.figures import write_figures
     from divrec.diverse.reference import load_reference, split_images
     from divrec.samples import load_samples
 
+    cfg, inputs, outputs, device = job.cfg, job.input, job.output, job.device
+    dataset, model, point = job.wildcards.dataset, job.wildcards.model, job.wildcards.point
     st = settings_from_config(cfg)
     t0 = time.perf_counter()
     ss = load_samples(inputs.samples)
@@ -68,7 +70,7 @@ def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, o
     c, n = ss.samples.shape[:2]
     flat = ss.samples.reshape(c * n, *ss.samples.shape[2:])
     simclr = getattr(inputs, "simclr", None)
-    with limit_threads(threads):
+    with limit_threads(job.threads):
         feats = _extractor(cfg, st, device, simclr)(flat).numpy()
         t_embed = time.perf_counter() - t0
         res = analyse(feats, ss.class_names, n, flat, ref, train, st,
@@ -86,12 +88,12 @@ def point_from_config(cfg: dict, dataset: str, model: str, point: str, inputs, o
     log.info("%s", json.dumps(res.summary, default=float))
 
 
-def downstream_from_config(cfg: dict, dataset: str, model: str, point: str, inputs,
-                           out: str, threads: int | None = None) -> None:
-    """``inputs``: samples, table (the point's DS table), split."""
+def downstream_rule(job) -> None:
+    """``job.input``: samples, table (the point's DS table), split."""
     from divrec.diverse.downstream import CONDITIONS, downstream
     from divrec.samples import load_samples
 
+    cfg, inputs, w = job.cfg, job.input, job.wildcards
     st = settings_from_config(cfg)
     ss = load_samples(inputs.samples)
     table = pd.read_parquet(inputs.table)
@@ -103,34 +105,35 @@ def downstream_from_config(cfg: dict, dataset: str, model: str, point: str, inpu
     with np.load(inputs.split) as z:
         test, ex, names = z["test_images"], z["test_exemplar"], [str(s) for s in z["test_names"]]
     t0 = time.perf_counter()
-    with limit_threads(threads):
+    with limit_threads(job.threads):
         df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream)
-    ids = _ids(cfg, dataset, model, point)
+    ids = _ids(cfg, w.dataset, w.model, w.point)
     for key, val in reversed(ids.items()):
         df.insert(0, key, val)
     df["rule"] = st.downstream.rule
-    save_parquet(df, out, _meta(cfg, ids, "cpu"))
+    save_parquet(df, job.output[0], _meta(cfg, ids, "cpu"))
     log.info("downstream: %d trainings in %.1f s", len(st.downstream.seeds) * len(CONDITIONS),
              time.perf_counter() - t0)
 
 
-def summary_from_paths(paths: list[str], out: str) -> None:
+def summary_rule(job) -> None:
     """One table of every point's DS summary row."""
-    save_parquet(pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True), out)
+    save_parquet(pd.concat([pd.read_parquet(p) for p in job.input], ignore_index=True),
+                 job.output[0])
 
 
-def downstream_table_from_paths(cfg: dict, paths: list[str], out: str) -> None:
+def downstream_table_rule(job) -> None:
     """Per point and condition: accuracy and change vs ``original`` with bootstrap CIs."""
     from divrec.diverse.downstream import summarize_downstream
 
-    ev = cfg["evaluation"]
+    ev = job.cfg["evaluation"]
     front = ["dataset", "model", "point", "family", "label", "rule"]
     rows = []
-    for p in paths:
+    for p in job.input:
         df = pd.read_parquet(p)
         s = summarize_downstream(df, ev["bootstrap"], ev["ci"])
         for key in front:
             s[key] = df[key].iloc[0]
         rows.append(s)
     table = pd.concat(rows, ignore_index=True)
-    save_parquet(table[front + [c for c in table.columns if c not in front]], out)
+    save_parquet(table[front + [c for c in table.columns if c not in front]], job.output[0])

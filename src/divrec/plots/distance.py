@@ -37,7 +37,7 @@ def distance_figure(summary: pd.DataFrame, title: str = ""):
     return fig
 
 
-def write_distance(summary_path: str, outs: list[str], title: str = "") -> None:
-    fig = distance_figure(pd.read_parquet(summary_path), title)
-    save_figure(fig, outs)
+def distance_rule(job) -> None:
+    fig = distance_figure(pd.read_parquet(job.input[0]), job.wildcards.dataset)
+    save_figure(fig, [job.output.png, job.output.pdf])
     plt.close(fig)

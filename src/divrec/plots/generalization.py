@@ -59,15 +59,13 @@ def read_per_sample(paths: list[str]) -> pd.DataFrame:
     return pd.concat([pd.read_parquet(p, columns=cols) for p in paths], ignore_index=True)
 
 
-def write_generalization(per_sample_paths: list[str], outs: list[str], table_out: str | None,
-                         n_bins: int = 10, min_count: int = 10, n_boot: int = 1000,
-                         ci: float = 0.95, seed: int = 0, title: str = "") -> pd.DataFrame:
-    """Curves of all points over shared bins -> figure files (+ the curve table)."""
-    curves = generalization_curves(read_per_sample(per_sample_paths), n_bins, n_boot, ci, seed,
-                                   min_count)
-    fig = generalization_figure(curves, title)
-    save_figure(fig, outs)
-    plt.close(fig)
-    if table_out:
-        save_parquet(curves, table_out)
+def generalization_rule(job) -> pd.DataFrame:
+    """Curves of all points over shared bins -> figure files + the curve table."""
+    cfg, out, fig, ev = job.cfg, job.output, job.cfg["figures"], job.cfg["evaluation"]
+    curves = generalization_curves(read_per_sample(list(job.input)), fig["generalization_bins"],
+                                   ev["bootstrap"], ev["ci"], cfg["seed"], fig["min_bin_count"])
+    figure = generalization_figure(curves, job.wildcards.dataset)
+    save_figure(figure, [out.png, out.pdf])
+    plt.close(figure)
+    save_parquet(curves, out.table)
     return curves

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from divrec.io import save_figure
-from divrec.plots import plt
+from divrec.plots import plt, point_label
 from divrec.samples import SampleSet, load_samples
 
 
@@ -63,8 +63,12 @@ def sample_grid_figure(ss: SampleSet, title: str = "", n_classes: int = 8,
     return fig
 
 
-def write_sample_grid(samples_path: str, outs: list[str], title: str = "", n_classes: int = 8,
-                      n_samples: int = 10) -> None:
-    fig = sample_grid_figure(load_samples(samples_path), title, n_classes, n_samples)
-    save_figure(fig, outs)
-    plt.close(fig)
+def grid_rule(job) -> None:
+    w, fig = job.wildcards, job.cfg["figures"]
+    label = job.cfg["models"].get(w.model, {}).get("label",
+                                                   "humans" if w.model == "human" else w.model)
+    figure = sample_grid_figure(load_samples(job.input[0]),
+                                f"{w.dataset}: {point_label(label, w.point)}",
+                                fig["grid_classes"], fig["grid_samples"])
+    save_figure(figure, [job.output[0]])
+    plt.close(figure)

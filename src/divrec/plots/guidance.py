@@ -87,11 +87,11 @@ def guidance_figure(per_sample: pd.DataFrame, n_bins: int = 10, min_count: int =
     return fig
 
 
-def write_guidance(per_sample_paths: list[str], outs: list[str], n_bins: int = 10,
-                   min_count: int = 10, n_boot: int = 1000, ci: float = 0.95, seed: int = 0,
-                   title: str = "") -> None:
-    data = read_per_sample(per_sample_paths) if per_sample_paths else pd.DataFrame(
+def guidance_rule(job) -> None:
+    paths, fig, ev = list(job.input), job.cfg["figures"], job.cfg["evaluation"]
+    data = read_per_sample(paths) if paths else pd.DataFrame(
         columns=["model", "point", "family", "label", "originality", "recognizability"])
-    fig = guidance_figure(data, n_bins, min_count, n_boot, ci, seed, title)
-    save_figure(fig, outs)
-    plt.close(fig)
+    figure = guidance_figure(data, fig["generalization_bins"], fig["min_bin_count"],
+                             ev["bootstrap"], ev["ci"], job.cfg["seed"], job.wildcards.dataset)
+    save_figure(figure, [job.output.png, job.output.pdf])
+    plt.close(figure)

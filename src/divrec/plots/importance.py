@@ -70,8 +70,11 @@ def importance_figure(im: ImportanceMaps, title: str = "", n_categories: int = 8
     return fig
 
 
-def write_importance(maps_path: str, outs: list[str], title: str = "", n_categories: int = 8,
-                     per_category: int = 3) -> None:
-    fig = importance_figure(ImportanceMaps.load(maps_path), title, n_categories, per_category)
-    save_figure(fig, outs)
+def importance_rule(job) -> None:
+    w = job.wildcards
+    label = job.cfg["models"].get(w.model, {}).get("label", w.model)
+    fig = importance_figure(ImportanceMaps.load(job.input[0]),
+                            f"{w.dataset}: {label} {w.train_point}, importance maps",
+                            job.cfg["importance"]["categories"])
+    save_figure(fig, [job.output.png, job.output.pdf])
     plt.close(fig)

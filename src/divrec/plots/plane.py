@@ -59,3 +59,7 @@ def write_plane(summary_path: str, human_classes_path: str | None, outs: list[st
     fig = plane_figure(summary, human)
     save_figure(fig, outs)
     plt.close(fig)
+
+
+def plane_rule(job) -> None:
+    write_plane(job.input.summary, job.input.humans, [job.output.png, job.output.pdf])

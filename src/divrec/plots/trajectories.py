@@ -106,7 +106,8 @@ def trajectory_figure(summary: pd.DataFrame, model: str, entry: dict):
     return fig
 
 
-def write_trajectories(summary_path: str, model: str, entry: dict, outs: list[str]) -> None:
-    fig = trajectory_figure(pd.read_parquet(summary_path), model, entry)
-    save_figure(fig, outs)
+def trajectories_rule(job) -> None:
+    model = job.wildcards.model
+    fig = trajectory_figure(pd.read_parquet(job.input[0]), model, job.cfg["models"][model])
+    save_figure(fig, [job.output.png, job.output.pdf])
     plt.close(fig)

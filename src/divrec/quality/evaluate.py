@@ -14,7 +14,6 @@ import os
 import numpy as np
 import pandas as pd
 
-from divrec.device import pick_device
 from divrec.errors import DataError
 from divrec.io import save_parquet
 from divrec.metrics.fidelity import FidelitySettings, all_metrics
@@ -40,33 +39,37 @@ def reference_images(images_path: str | os.PathLike, n: int, seed: int) -> np.nd
                                                                   replace=False))]
 
 
-def extractor_job(cfg: dict, name: str, images_path: str, out: str, state_root: str) -> None:
+def extractor_job(job) -> None:
+    cfg, name = job.cfg, job.wildcards.extractor
     q = cfg["quality"]
-    data = load(images_path) if name.startswith("classifier") else None
-    build_extractor(name, out, images=None if data is None else data.images,
+    data = load(job.input[0]) if name.startswith("classifier") else None
+    build_extractor(name, job.output[0], images=None if data is None else data.images,
                     labels=None if data is None else data.labels,
                     params=ClassifierParams(**q["classifier"]), weights=q.get("inception_weights"),
-                    state_dir=os.path.join(state_root, "quality", "extractors", name),
-                    device=pick_device(cfg.get("device", "auto")), seed=cfg["seed"])
+                    state_dir=os.path.join(job.params.state_dir, "quality", "extractors", name),
+                    device=job.device, seed=cfg["seed"])
 
 
-def features_job(cfg: dict, source: str, images_path: str, extractor_path: str,
-                 out: str) -> None:
-    """Features of the reference set (``source == "data"``) or of one model's samples."""
-    q = cfg["quality"]
+def features_job(job) -> None:
+    """Body of the ``quality_features`` rule: features of the reference set (``params.source
+    == "data"``) or of one model's samples."""
+    q, source, images_path = job.cfg["quality"], job.params.source, job.input.images
     if source == DATA_SOURCE:
-        images = reference_images(images_path, q["n_reference"], cfg["seed"])
+        images = reference_images(images_path, q["n_reference"], job.cfg["seed"])
     else:
         images = load_samples(images_path)
-    ex = load_extractor(extractor_path, pick_device(cfg.get("device", "auto")))
-    write_features(ex, images, out, source, q["sample_batch"])
+    ex = load_extractor(job.input.extractor, job.device)
+    write_features(ex, images, job.output[0], source, q["sample_batch"])
 
 
-def metrics_table(cfg: dict, dataset: str, data_features: str, model_features: dict[str, str],
-                  timings: dict[str, str], out: str) -> pd.DataFrame:
+def metrics_table(job) -> pd.DataFrame:
+    """Body of the ``quality_metrics`` rule (``params.models`` orders the features/timings)."""
+    cfg, dataset, models = job.cfg, job.wildcards.qdataset, job.params.models
+    model_features = dict(zip(models, job.input.features))
+    timings = dict(zip(models, job.input.timings))
     q = cfg["quality"]
     st = FidelitySettings(q["kid_subsets"], q["kid_subset_size"], q["prdc_k"], cfg["seed"])
-    real, extractor = read_features(data_features)
+    real, extractor = read_features(job.input.data)
     rows = []
     for model, path in model_features.items():
         fake, ex_fake = read_features(path)
@@ -80,6 +83,19 @@ def metrics_table(cfg: dict, dataset: str, data_features: str, model_features: d
                                                "seconds", "images_per_s", "s_per_image",
                                                "threads", "train_step")}})
     table = pd.DataFrame(rows)
-    save_parquet(table, out, metadata={"extractor": extractor, "settings": st.__dict__,
+    save_parquet(table, job.output[0], metadata={"extractor": extractor, "settings": st.__dict__,
                                        "provenance": provenance(q, cfg["seed"])})
     return table
+
+
+def figures_rule(job) -> None:
+    """Body of the ``quality_figures`` rule: sample grids, the trade-off plot, loss curves."""
+    from divrec.quality import plots
+
+    models, labels, inp, out = job.params.models, job.params.labels, job.input, job.output
+    panels = {"data": reference_images(inp.images, 64, job.cfg["seed"] + 1)}
+    panels.update({m: load_samples(p) for m, p in zip(models, inp.samples)})
+    plots.sample_grids(panels, {"data": f"data ({job.wildcards.qdataset})", **labels},
+                       [out.grids])
+    plots.tradeoff(inp.metrics, [out.tradeoff, out.tradeoff_pdf])
+    plots.loss_curves(dict(zip(models, inp.histories)), labels, [out.losses])

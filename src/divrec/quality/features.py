@@ -111,6 +111,7 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, p: ClassifierParams
     from divrec.training.loop import Trainer
 
     n_classes = int(labels.max()) + 1
+    torch.manual_seed(seed)  # the initial weights too, or every run trains another extractor
     model = SmallClassifier(images.shape[-1], n_classes, p.width, p.feature_dim)
     tc = TrainConfig(steps=p.steps, batch_size=p.batch_size, lr=p.lr, seed=seed,
                      log_every=max(1, p.steps // 20), checkpoint_every=max(1, p.steps))
@@ -122,7 +123,6 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, p: ClassifierParams
         idx = idx.to(device)
         return pixels[idx].permute(0, 3, 1, 2).float() / 127.5 - 1, targets[idx]
 
-    torch.manual_seed(seed)
     trainer = Trainer(model, tc, state_dir, device, run_config={"classifier": asdict(p),
                       "n": len(images), "classes": n_classes}, desc="feature classifier")
     trainer.fit(batch_fn)

@@ -100,3 +100,9 @@ def load(path: str | os.PathLike) -> ImageSet:
         raise DataError(f"image set not found: {path} (run the quality data rule first)")
     with np.load(path) as z:
         return ImageSet(z["images"], z["labels"], str(z["dataset"]))
+
+
+def build_rule(job) -> None:
+    q = job.cfg["quality"]
+    build(job.wildcards.qdataset, job.input[0], job.output[0], q["image_size"],
+          q.get("max_images"), job.cfg["seed"])

@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from divrec.device import pick_device
 from divrec.io import save_json, save_npz
 from divrec.provenance import provenance
 from divrec.quality.images import to_uint8_hwc
@@ -71,22 +70,22 @@ def timed_sample(model, n: int, batch_size: int, device: torch.device, seed: int
     return (torch.cat(out)[:n] if keep else None), timing
 
 
-def sample_model(cfg: dict, dataset: str, model_name: str, ckpt: str, out: str,
-                 timing_out: str) -> None:
+def sample_model(job) -> None:
+    cfg, device, w = job.cfg, job.device, job.wildcards
+    dataset, model_name = w.qdataset, w.qmodel
     q = cfg["quality"]
     entry = model_entry(cfg, model_name)
-    device = pick_device(cfg.get("device", "auto"))
-    model, ck = load_model(ckpt, device)
+    model, ck = load_model(job.input[0], device)
     x, timing = timed_sample(model, q["n_samples"], q["sample_batch"], device, cfg["seed"],
                              q["warmup_batches"], model_name, entry.get("sample"))
     data_size = q.get("image_size")
     if data_size and x.shape[-1] != data_size:  # metrics compare at the dataset's resolution
         x = torch.nn.functional.interpolate(x, size=(data_size, data_size), mode="bilinear",
                                             antialias=True, align_corners=False)
-    save_npz(out, images=to_uint8_hwc(x), model=np.array(model_name))
+    save_npz(job.output.samples, images=to_uint8_hwc(x), model=np.array(model_name))
     save_json({**asdict(timing), "dataset": dataset, "label": entry.get("label", model_name),
                "options": entry.get("sample") or {}, "train_step": ck.get("step"),
-               "provenance": provenance(entry, cfg["seed"], str(device))}, timing_out)
+               "provenance": provenance(entry, cfg["seed"], str(device))}, job.output.timing)
 
 
 def load_samples(path: str | os.PathLike) -> np.ndarray:

@@ -9,7 +9,7 @@ import torch
 
 from divrec.config import train_config
 from divrec.data.batches import step_generator
-from divrec.device import pick_device, seed_everything
+from divrec.device import seed_everything
 from divrec.errors import ConfigError
 from divrec.quality.images import ImageSet, load
 from divrec.quality.registry import build, get_family
@@ -47,13 +47,13 @@ def batch_function(data: ImageSet, batch_size: int, seed: int, device: torch.dev
     return fn
 
 
-def train(cfg: dict, dataset: str, model_name: str, images_path: str, out: str,
-          history_out: str, state_root: str | os.PathLike) -> None:
+def train(job) -> None:
+    cfg, dataset, model_name = job.cfg, job.wildcards.qdataset, job.wildcards.qmodel
     entry = model_entry(cfg, model_name)
     tc = train_config(cfg, entry.get("train"))
     seed_everything(tc.seed)
-    device = pick_device(cfg.get("device", "auto"))
-    data = load(images_path)
+    device = job.device
+    data = load(job.input[0])
     params = model_params(entry, data)
     model = build(entry["family"], params, f"quality.models.{model_name}.params")
     run_cfg = {"model": model_name, "family": entry["family"], "params": params,
@@ -61,8 +61,9 @@ def train(cfg: dict, dataset: str, model_name: str, images_path: str, out: str,
     meta = {"model": model_name, "family": entry["family"], "label": entry.get("label", model_name),
             "dataset": dataset, "params": params,
             "n_params": sum(p.numel() for p in model.parameters())}
-    trainer, _ = fit_and_export(model, tc, os.path.join(state_root, "quality", dataset, model_name),
-                                device, run_cfg, meta, out, history_out,
+    trainer, _ = fit_and_export(model, tc, os.path.join(job.params.state_dir, "quality", dataset,
+                                                        model_name),
+                                device, run_cfg, meta, job.output.model, job.output.history,
                                 batch_function(data, tc.batch_size, tc.seed, device),
                                 desc=f"quality {model_name}")
     trainer.finish()

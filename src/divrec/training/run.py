@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
+import torch
+
 from divrec.config import dataset_config, train_config
 from divrec.data import batches as B
 from divrec.data.splits import load_part
-from divrec.device import pick_device, seed_everything
+from divrec.device import seed_everything
 from divrec.errors import DivrecError
 from divrec.models.registry import build_model, get_family
 from divrec.points import resolve_point
@@ -42,11 +44,13 @@ def model_params(cfg: dict, dataset: str, model_name: str, point_name: str) -> d
 
 
 def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split_path: str,
-                out: str, history_out: str, state_root: str | os.PathLike) -> None:
+                out: str, history_out: str, state_root: str | os.PathLike,
+                device: torch.device | str = "cpu") -> None:
+    """``device``: the rule's job picks it, the CLI takes ``--device``."""
     entry = cfg["models"][model_name]
     tc = train_config(cfg, entry.get("train"))
     seed_everything(tc.seed)
-    device = pick_device(cfg.get("device", "auto"))
+    device = torch.device(device)
     params = model_params(cfg, dataset, model_name, point_name)
     model = build_model(entry["family"], params, f"models.{model_name}.params")
     train = load_part(split_path, "train", binary=model.binary).to(device)
@@ -61,3 +65,9 @@ def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split
                                 history_out, batch_function(model, train, tc), val_fn,
                                 desc=f"{model_name} {point_name}")
     trainer.finish()
+
+
+def train_rule(job) -> None:
+    w, out = job.wildcards, job.output
+    train_model(job.cfg, w.dataset, w.model, w.train_point, job.input[0], out.model, out.history,
+                job.params.state_dir, job.device)
