@@ -55,7 +55,9 @@ def tiny_run(tmp_path_factory, mirror_env):
 
 
 def test_dry_run_lists_every_stage(tmp_path):
-    jobs = _planned(smk("-n", results=tmp_path).stdout)
+    res = smk("-n", results=tmp_path)
+    jobs = _planned(res.stdout)
+    assert "Exception" not in res.stdout + res.stderr  # e.g. a rule's inputs tried for humans
     for rule in ("omniglot", "split_omniglot", "train_critic", "critic_calibration",
                  "train_model", "sample_model", "sample_humans", "metrics", "aggregate",
                  "claims", "plane_figure", "diverse_point", "importance_maps", "quality_train"):

@@ -28,6 +28,8 @@ rule sample_model:
         split=split_file,
     output:
         L.samples(DS, "{model}", "{point}"),
+    wildcard_constraints:  # the humans' file is sample_humans' alone (a dry run would otherwise
+        model=f"(?!{HUMAN[0]}/)[A-Za-z0-9_]+",  # try this rule's inputs for it and print errors)
     params:
         hash=sample_hash,
     log:
@@ -58,5 +60,3 @@ rule sample_humans:
     script:
         "../scripts/sample_humans.py"
 
-
-ruleorder: sample_humans > sample_model
