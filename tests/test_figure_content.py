@@ -57,6 +57,18 @@ def test_plane_plots_every_point_at_its_coordinates_with_one_legend_entry_per_en
     assert sorted(t.get_text() for t in ax.texts) == ["beta=1", "beta=4"]
 
 
+def test_plane_point_labels_do_not_overlap():
+    s = _summary()
+    close = s.iloc[[1, 2]].assign(model="cfgdm", family="cfgdm", label="CFGDM",
+                                  point=["base~guidance=0", "base~guidance=2"])
+    close["diversity"] = s["diversity"].iloc[[1, 2]].to_numpy() + [0.005, 0.005]
+    ax = plane_figure(pd.concat([s, close], ignore_index=True)).axes[0]
+    r = ax.figure.canvas.get_renderer()
+    boxes = [t.get_window_extent(r) for t in ax.texts]
+    assert [t.get_text() for t in ax.texts] == ["beta=1", "beta=4", "guidance=0", "guidance=2"]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
 def test_distance_bars_are_the_model_points_closest_on_top():
     s = _summary()
     ax = distance_figure(s).axes[0]

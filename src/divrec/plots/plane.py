@@ -50,7 +50,49 @@ def plane_figure(summary: pd.DataFrame, human_classes: pd.DataFrame | None = Non
     # outside the axes: with a dozen points "best" still covered some of them
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     fig.tight_layout()
+    place_labels(ax)
     return fig
+
+
+LABEL_OFFSETS = [(3, 3), (3, -8), (-3, 3), (-3, -8), (5, -2), (-5, -2), (3, 9), (3, -14)]
+
+
+def place_labels(ax) -> None:
+    """Move each point label to the first offset (points, around its point) where it covers no
+    label placed before it and no other point or error bar: sweep points close on the plane (a
+    guided CFGDM next to a VAE-STN beta) otherwise print their names over each other. Left of the
+    point, the text is right-aligned so that it ends at the point. If no offset is free, the
+    first one is kept."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed, obstacles = [], _point_boxes(ax)
+    for text in ax.texts:
+        xy = ax.transData.transform(text.xy)
+        mine = [b for b in obstacles if not b.contains(*xy)]
+        for dx, dy in LABEL_OFFSETS + [LABEL_OFFSETS[0]]:
+            text.set_position((dx, dy))
+            text.set_horizontalalignment("left" if dx >= 0 else "right")
+            box = text.get_window_extent(renderer)
+            if not any(box.overlaps(b) for b in placed + mine):
+                break
+        placed.append(text.get_window_extent(renderer))
+
+
+def _point_boxes(ax) -> list:
+    """Display-space boxes of every plotted model point and each of its error bars."""
+    from matplotlib.transforms import Bbox
+
+    boxes = []
+    for container in ax.containers:
+        data_line, _, bars = container.lines
+        for x, y in zip(*data_line.get_data(), strict=True):
+            (px, py), = ax.transData.transform([(x, y)])
+            boxes.append(Bbox([[px - 4, py - 4], [px + 4, py + 4]]))
+        for coll in bars:
+            for seg in coll.get_segments():
+                (x0, y0), (x1, y1) = ax.transData.transform(seg)
+                boxes.append(Bbox([[min(x0, x1) - 1, min(y0, y1) - 1],
+                                   [max(x0, x1) + 1, max(y0, y1) + 1]]))
+    return boxes
 
 
 def write_plane(summary_path: str, human_classes_path: str | None, outs: list[str]) -> None:
