@@ -1,5 +1,6 @@
 """Bodies of the ``diverse_*`` workflow rules: read inputs, call the library, write atomically
-with provenance. Each function is one rule's body, taking its ``divrec.job.Job``."""
+with provenance. Each function is one rule's body, taking its ``divrec.job.Job`` (whose
+``rule_context`` already holds torch, OpenMP and BLAS to the rule's threads)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import time
 import numpy as np
 import pandas as pd
 
-from divrec.device import limit_threads
 from divrec.diverse.settings import settings_from_config
 from divrec.io import save_parquet
 from divrec.provenance import provenance
@@ -42,10 +42,9 @@ def reference_rule(job) -> None:
 
     cfg, st = job.cfg, settings_from_config(job.cfg)
     t0 = time.perf_counter()
-    with limit_threads(job.threads):
-        ref = build_reference(job.input.split, _extractor(cfg, st, job.device,
-                                                          getattr(job.input, "simclr", None)),
-                              st, cfg["seed"])
+    ref = build_reference(job.input.split, _extractor(cfg, st, job.device,
+                                                      getattr(job.input, "simclr", None)),
+                          st, cfg["seed"])
     ref.save(job.output[0])
     log.info("reference: %d train + %d test images embedded (%s) in %.1f s",
              len(ref.train_feats), len(ref.test_feats), ref.extractor, time.perf_counter() - t0)
@@ -70,11 +69,9 @@ def point_rule(job) -> None:
     c, n = ss.samples.shape[:2]
     flat = ss.samples.reshape(c * n, *ss.samples.shape[2:])
     simclr = getattr(inputs, "simclr", None)
-    with limit_threads(job.threads):
-        feats = _extractor(cfg, st, device, simclr)(flat).numpy()
-        t_embed = time.perf_counter() - t0
-        res = analyse(feats, ss.class_names, n, flat, ref, train, st,
-                      cfg["evaluation"]["image_size"])
+    feats = _extractor(cfg, st, device, simclr)(flat).numpy()
+    t_embed = time.perf_counter() - t0
+    res = analyse(feats, ss.class_names, n, flat, ref, train, st, cfg["evaluation"]["image_size"])
     ids = _ids(cfg, dataset, model, point)
     res.summary.update({"seconds_embed": t_embed, "seconds_total": time.perf_counter() - t0})
     meta = _meta(cfg, ids, device)
@@ -105,8 +102,7 @@ def downstream_rule(job) -> None:
     with np.load(inputs.split) as z:
         test, ex, names = z["test_images"], z["test_exemplar"], [str(s) for s in z["test_names"]]
     t0 = time.perf_counter()
-    with limit_threads(job.threads):
-        df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream)
+    df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream)
     ids = _ids(cfg, w.dataset, w.model, w.point)
     for key, val in reversed(ids.items()):
         df.insert(0, key, val)
