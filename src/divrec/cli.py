@@ -33,9 +33,8 @@ def cmd_data(args):
     from divrec.job import Job
 
     cfg = _cfg(args)
-    d = cfg["data"]["omniglot"]
     raw = Path(args.results) / "omniglot" / "data" / "raw.npz"
-    omniglot.fetch(raw, d.get("mirror"), d.get("downloads", "data/downloads"))
+    omniglot.fetch_rule(Job(cfg, output=[raw]))
     print(splits.build_rule(Job(cfg, input=[raw], output=[raw.with_name("split.npz")])))
 
 
@@ -122,15 +121,13 @@ def cmd_evaluate(args):
     import pandas as pd
 
     from divrec.aggregate import distance_to_humans
-    from divrec.evaluate import EvalSettings, evaluate_file
+    from divrec.evaluate import EvalSettings, evaluate_file, settings_from_config
     from divrec.io import save_parquet
     from divrec.plots.plane import write_plane
 
     lay, ds = _layout(args), args.dataset
-    st = EvalSettings()
-    if args.config:
-        st = EvalSettings(**{k: v for k, v in _cfg(args)["evaluation"].items()
-                             if k in EvalSettings.__dataclass_fields__})
+    cfg = _cfg(args) if args.config else {"device": "auto"}
+    st = settings_from_config(cfg) if args.config else EvalSettings()
     _check_user_file(args, lay, st)
     if args.critics == "reference":
         from divrec.critics.reference import reference_critic
@@ -139,9 +136,8 @@ def cmd_evaluate(args):
     else:
         simclr = args.simclr or lay.critic(ds, "simclr")
         protonet = args.protonet or lay.critic(ds, "protonet")
-    device = _device(args, _cfg(args) if args.config else {"device": "auto"})
     per_class, _, summary = evaluate_file(
-        args.samples, simclr, protonet, st, device,
+        args.samples, simclr, protonet, st, _device(args, cfg),
         dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
     out = Path(args.out or lay.user(ds, args.name))
     save_parquet(per_class, out / "per_class.parquet")

@@ -67,12 +67,12 @@ def place_labels(ax) -> None:
     placed, obstacles = [], _point_boxes(ax)
     for text in ax.texts:
         xy = ax.transData.transform(text.xy)
-        mine = [b for b in obstacles if not b.contains(*xy)]
+        others = [b for b in obstacles if not b.contains(*xy)]  # not its own point or bars
         for dx, dy in LABEL_OFFSETS + [LABEL_OFFSETS[0]]:
             text.set_position((dx, dy))
             text.set_horizontalalignment("left" if dx >= 0 else "right")
             box = text.get_window_extent(renderer)
-            if not any(box.overlaps(b) for b in placed + mine):
+            if not any(box.overlaps(b) for b in placed + others):
                 break
         placed.append(text.get_window_extent(renderer))
 
