@@ -109,6 +109,13 @@ def read_parquet_metadata(path: str | os.PathLike) -> dict:
 
 
 def save_figure(fig, paths: list[str | os.PathLike]) -> None:
-    for p in paths:
-        with atomic_path(p, suffix=".tmp" + Path(p).suffix) as tmp:
-            fig.savefig(tmp, dpi=200, bbox_inches="tight", format=Path(p).suffix.lstrip("."))
+    """Write ``fig`` to each path atomically, then close it: every figure is drawn once for its
+    files, and an open figure holds its memory until pyplot lets go of it."""
+    import matplotlib.pyplot as plt
+
+    try:
+        for p in paths:
+            with atomic_path(p, suffix=".tmp" + Path(p).suffix) as tmp:
+                fig.savefig(tmp, dpi=200, bbox_inches="tight", format=Path(p).suffix.lstrip("."))
+    finally:
+        plt.close(fig)

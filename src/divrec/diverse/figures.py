@@ -82,9 +82,7 @@ def write_figures(result, samples: np.ndarray, train: np.ndarray, n_grid: int, r
     fig = tsne_figure(result.real_2d, result.gen_2d, result.hull,
                       f"{title}  hull DS {s['hull_count']}/{s['n_tsne_generated']}")
     save_figure(fig, [tsne_out])
-    plt.close(fig)
     fig = grid_figure(pick_for_grid(result.table, n_grid, rule), samples, train,
                       f"{title}  {rule} DS {s[rule + '_count']}/{s['n_generated']} "
                       "(left: generated, right: nearest training image)")
     save_figure(fig, [grid_out])
-    plt.close(fig)

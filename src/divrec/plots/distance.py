@@ -40,4 +40,3 @@ def distance_figure(summary: pd.DataFrame, title: str = ""):
 def distance_rule(job) -> None:
     fig = distance_figure(pd.read_parquet(job.input[0]), job.wildcards.dataset)
     save_figure(fig, [job.output.png, job.output.pdf])
-    plt.close(fig)

@@ -66,6 +66,5 @@ def generalization_rule(job) -> pd.DataFrame:
                                    ev["bootstrap"], ev["ci"], cfg["seed"], fig["min_bin_count"])
     figure = generalization_figure(curves, job.wildcards.dataset)
     save_figure(figure, [out.png, out.pdf])
-    plt.close(figure)
     save_parquet(curves, out.table)
     return curves

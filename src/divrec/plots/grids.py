@@ -71,4 +71,3 @@ def grid_rule(job) -> None:
                                 f"{w.dataset}: {point_label(label, w.point)}",
                                 fig["grid_classes"], fig["grid_samples"])
     save_figure(figure, [job.output[0]])
-    plt.close(figure)

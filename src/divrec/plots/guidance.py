@@ -94,4 +94,3 @@ def guidance_rule(job) -> None:
     figure = guidance_figure(data, fig["generalization_bins"], fig["min_bin_count"],
                              ev["bootstrap"], ev["ci"], job.cfg["seed"], job.wildcards.dataset)
     save_figure(figure, [job.output.png, job.output.pdf])
-    plt.close(figure)

@@ -77,4 +77,3 @@ def importance_rule(job) -> None:
                             f"{w.dataset}: {label} {w.train_point}, importance maps",
                             job.cfg["importance"]["categories"])
     save_figure(fig, [job.output.png, job.output.pdf])
-    plt.close(fig)

@@ -100,7 +100,6 @@ def write_plane(summary_path: str, human_classes_path: str | None, outs: list[st
     human = pd.read_parquet(human_classes_path) if human_classes_path else None
     fig = plane_figure(summary, human)
     save_figure(fig, outs)
-    plt.close(fig)
 
 
 def plane_rule(job) -> None:

@@ -110,4 +110,3 @@ def trajectories_rule(job) -> None:
     model = job.wildcards.model
     fig = trajectory_figure(pd.read_parquet(job.input[0]), model, job.cfg["models"][model])
     save_figure(fig, [job.output.png, job.output.pdf])
-    plt.close(fig)

@@ -42,7 +42,6 @@ def sample_grids(panels: dict[str, np.ndarray], titles: dict[str, str], paths: l
         ax.axis("off")
     fig.tight_layout()
     save_figure(fig, paths)
-    plt.close(fig)
 
 
 def tradeoff(metrics_path: str, paths: list[str]) -> None:
@@ -71,7 +70,6 @@ def tradeoff(metrics_path: str, paths: list[str]) -> None:
                  f"(features: {meta.get('extractor', '?')})", fontsize=9)
     fig.tight_layout()
     save_figure(fig, paths)
-    plt.close(fig)
 
 
 def loss_curves(histories: dict[str, str], labels: dict[str, str], paths: list[str]) -> None:
@@ -88,4 +86,3 @@ def loss_curves(histories: dict[str, str], labels: dict[str, str], paths: list[s
         ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(fig, paths)
-    plt.close(fig)
