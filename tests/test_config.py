@@ -149,3 +149,21 @@ def test_a_later_config_clears_dataset_overrides_with_null():
     assert for_dataset(top, "quickdraw")["critics"] != top["critics"]  # the default shortens QD
     cfg = load_config(ROOT / "config" / "config.yaml", ROOT / "config" / "paper.yaml")
     assert for_dataset(cfg, "quickdraw")["critics"] == cfg["critics"]
+
+
+def test_schema_defaults_are_the_dataclass_defaults():
+    """One source of defaults: an empty config validated against the schema yields the settings
+    dataclasses' own defaults, and every image size defaults to the one named constant."""
+    from divrec.config import validate
+    from divrec.critics.protonet import ProtoNetParams
+    from divrec.critics.simclr import SimCLRParams
+    from divrec.data.preprocess import IMAGE_SIZE
+    from divrec.evaluate import EvalSettings, settings_from_config
+
+    cfg = validate({"data": {"omniglot": {}}, "critics": {"simclr": {}, "protonet": {}},
+                    "evaluation": {}, "models": {}})
+    assert settings_from_config(cfg) == EvalSettings()
+    for params, name in ((SimCLRParams, "simclr"), (ProtoNetParams, "protonet")):
+        assert params(**cfg["critics"][name]) == params()
+    assert cfg["evaluation"]["image_size"] == IMAGE_SIZE
+    assert cfg["data"]["omniglot"]["image_size"] == IMAGE_SIZE

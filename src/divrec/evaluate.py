@@ -16,7 +16,7 @@ import torch
 
 from divrec.critics.checkpoint import load_critic
 from divrec.critics.fast_encoder import FusedEncoder
-from divrec.data.preprocess import evaluation_view
+from divrec.data.preprocess import IMAGE_SIZE, evaluation_view
 from divrec.device import autocast, resolve_precision
 from divrec.metrics.bootstrap import bootstrap_ci
 from divrec.metrics.diversity import diversity
@@ -35,8 +35,7 @@ class EvalSettings:
     bootstrap: int = 1000
     ci: float = 0.95
     distance: str = "l2"
-    sample_batch: int = 500
-    image_size: int = 50
+    image_size: int = IMAGE_SIZE
     precision: str = "fp32"
 
 
@@ -73,10 +72,10 @@ class Critics:
         self._protonet = lambda x: self.protonet.metric(proto(x))
         self._batch = 64 if cpu else 256
 
-    def features(self, x, image_size=50):
+    def features(self, x, image_size=IMAGE_SIZE):
         return embed(self._simclr, x, self.device, image_size, self._batch, self.precision)
 
-    def metric(self, x, image_size=50):
+    def metric(self, x, image_size=IMAGE_SIZE):
         return embed(self._protonet, x, self.device, image_size, self._batch, self.precision)
 
 

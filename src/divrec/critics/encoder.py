@@ -13,6 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from divrec.data.preprocess import IMAGE_SIZE
+
 
 def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     """conv3x3 -> BN -> maxpool2 -> ReLU (state-dict keys as in the published conv/BN/ReLU/pool
@@ -27,7 +29,7 @@ class Encoder(nn.Module):
 
     50x50 inputs give 3x3x64 = 576 features before the linear layer."""
 
-    def __init__(self, z_dim: int = 256, image_size: int = 50, width: int = 64):
+    def __init__(self, z_dim: int = 256, image_size: int = IMAGE_SIZE, width: int = 64):
         super().__init__()
         self.convs = nn.Sequential(*(conv_block(1 if i == 0 else width, width) for i in range(4)))
         side = image_size

@@ -16,6 +16,7 @@ from torch import nn
 
 from divrec.config import TrainConfig
 from divrec.critics.encoder import Encoder
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.data.splits import FewShotPart
 
 
@@ -25,7 +26,7 @@ class ProtoNetParams:
     metric_dim: int = 128
     k_way: int = 60
     n_query: int = 5
-    image_size: int = 50
+    image_size: int = IMAGE_SIZE
 
 
 def sq_dist(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:

@@ -12,6 +12,7 @@ from torch import nn
 from divrec.config import TrainConfig
 from divrec.critics.augment import simclr_view
 from divrec.critics.encoder import Encoder
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.training.trainable import Trainable
 
 
@@ -21,7 +22,7 @@ class SimCLRParams:
     proj_dim: int = 128
     temperature: float = 0.5
     strength: str = "normal"
-    image_size: int = 50
+    image_size: int = IMAGE_SIZE
 
 
 def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -11,6 +11,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+# The canonical image size: the published Omniglot resolution, every critic's input and the
+# default of every image_size below the config (whose schema default is this same value).
+IMAGE_SIZE = 50
+
 
 def to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 [.., H, W] (0..255) or float -> float32 [N, 1, H, W] in [0, 1]."""
@@ -46,7 +50,7 @@ def binarize(x: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluation_view(x, size: int = 50, threshold: float = 0.5) -> torch.Tensor:
+def evaluation_view(x, size: int = IMAGE_SIZE, threshold: float = 0.5) -> torch.Tensor:
     """The canonical critic input: resize -> min-max -> binarise. Returns [N, 1, size, size]."""
     return binarize(minmax(resize(to_float(x), size)), threshold)
 

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from divrec.data.preprocess import binarize, minmax, resize, to_float, to_uint8
+from divrec.data.preprocess import IMAGE_SIZE, binarize, minmax, resize, to_float, to_uint8
 from divrec.errors import DataError
 from divrec.io import save_npz
 
@@ -96,7 +96,7 @@ def subset_test_classes(cids: np.ndarray, name_of: dict[int, str], known: list[s
 
 
 def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "weak",
-          image_size: int = 50, val_fraction: float = 0.1, exemplar: str = "medoid",
+          image_size: int = IMAGE_SIZE, val_fraction: float = 0.1, exemplar: str = "medoid",
           seed: int = 0, max_train_classes: int | None = None,
           test_alphabets: list[str] | None = None, max_test_classes: int | None = None) -> Path:
     """Write the split file. ``test_alphabets`` / ``max_test_classes`` evaluate on a subset of

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.diverse.hull import HullResult, hull_rule, tsne_2d
 from divrec.diverse.reference import Reference
 from divrec.diverse.rules import knn_rule, memorisation
@@ -61,7 +62,8 @@ def cap(n: int, max_points: int | None, rng: np.random.Generator) -> np.ndarray:
 
 
 def analyse(gen_feats: np.ndarray, class_names: list[str], n_per_class: int, gen_images,
-            ref: Reference, train_images: np.ndarray, st, image_size: int = 50) -> PointResult:
+            ref: Reference, train_images: np.ndarray, st,
+            image_size: int = IMAGE_SIZE) -> PointResult:
     """``gen_images`` uint8 [C*N, H, W] in samples-file order; ``train_images`` uint8 [C*M, H, W]
     (all training images, flat); ``st``: DiverseSettings."""
     t0 = time.perf_counter()

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.errors import ConfigError, DivrecError
 
 EXTRACTORS = ("simclr", "squeezenet")
@@ -93,7 +94,7 @@ def load_squeezenet(weights: str | None, device) -> SqueezeNetLogits:
     return SqueezeNetLogits(net).to(device).eval()
 
 
-def make_extractor(name: str, device: torch.device | str = "cpu", image_size: int = 50,
+def make_extractor(name: str, device: torch.device | str = "cpu", image_size: int = IMAGE_SIZE,
                    critic_path: str | os.PathLike | None = None,
                    squeezenet_weights: str | None = None) -> Extractor:
     device = torch.device(device)

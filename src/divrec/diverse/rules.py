@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from divrec.data.preprocess import evaluation_view
+from divrec.data.preprocess import IMAGE_SIZE, evaluation_view
 from divrec.diverse.hull import OutsideCounts
 from divrec.diverse.neighbors import SearchSettings, knn
 
@@ -84,7 +84,7 @@ class Memorisation:
 
 def memorisation(gen_feats, train_feats, gen_images: np.ndarray, train_images: np.ndarray,
                  train_nn: np.ndarray, percentile: float = 1.0, pixel_tolerance: float = 0.05,
-                 candidates: int = 10, image_size: int = 50,
+                 candidates: int = 10, image_size: int = IMAGE_SIZE,
                  search: SearchSettings | None = None) -> Memorisation:
     """``train_nn``: the training images' leave-one-out 1-NN feature distances.
     ``gen_images`` [ng, H, W] and ``train_images`` [nt, H, W] are uint8."""

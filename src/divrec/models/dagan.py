@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from divrec.config import TrainConfig
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.errors import ConfigError
 from divrec.models.base import GenerativeModel
 from divrec.models.dagan_nets import Critic, Generator
@@ -52,7 +53,7 @@ class Params:
     pairing: str = "prototype"     # prototype (published) | same_class (original DAGAN)
     adam_beta1: float = 0.0
     adam_beta2: float = 0.9
-    image_size: int = 50
+    image_size: int = IMAGE_SIZE
 
 
 def _check(p: Params) -> None:

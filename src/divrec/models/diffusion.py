@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, fields
 import torch
 import torch.nn.functional as F
 
-from divrec.data.preprocess import resize
+from divrec.data.preprocess import IMAGE_SIZE, resize
 from divrec.diffusion.augment import augment_class
 from divrec.diffusion.importance import importance_map
 from divrec.diffusion.samplers import Cond, guided, make_sampler, sample_loop
@@ -35,7 +35,7 @@ SAMPLE_OPTIONS = ("guidance", "sampler", "steps", "eta", "clip_x0", "variance")
 class DiffusionParams:
     """Defaults are the published Omniglot settings (n_feat 48, T 500, linear betas)."""
 
-    image_size: int = 50
+    image_size: int = IMAGE_SIZE
     model_size: int | None = None  # resolution the diffusion runs at (None: image_size); the
     # CPU default uses 28 (FSDM's own Omniglot size): inputs are resized down, samples back up
     # U-Net (see diffusion.unet.UNetParams)

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from divrec.config import TrainConfig
-from divrec.data.preprocess import binarize
+from divrec.data.preprocess import IMAGE_SIZE, binarize
 from divrec.models.base import GenerativeModel
 from divrec.models.registry import register
 
@@ -56,7 +56,7 @@ class Params:
     steps_per_epoch: int = 295    # published: 29,460 sets / 100 per batch
     grad_clamp: float | None = 1.0
     augment: bool = True
-    image_size: int = 50
+    image_size: int = IMAGE_SIZE
 
 
 def _sizes(size: int) -> list[int]:

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.models.base import GenerativeModel
 from divrec.models.registry import register
 
@@ -28,7 +29,7 @@ class Params:
     lstm_size: int = 400
     read_size: int = 15
     beta: float = 1.0
-    image_size: int = 50
+    image_size: int = IMAGE_SIZE
 
 
 def _mlp(*sizes: int) -> nn.Sequential:

@@ -39,7 +39,7 @@ def model_params(cfg: dict, dataset: str, model_name: str, point_name: str) -> d
     params = dict(resolve_point(cfg, dataset, model_name, point_name).params)
     fields = get_family(entry["family"]).Params.__dataclass_fields__
     if "image_size" in fields and "image_size" not in params:
-        params["image_size"] = dataset_config(cfg, dataset).get("image_size", 50)
+        params["image_size"] = dataset_config(cfg, dataset)["image_size"]
     return params
 
 
