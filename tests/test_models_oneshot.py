@@ -30,6 +30,9 @@ TINY = {
     "dagan_un_same_class": ("dagan", {"generator": "uresnet", "z_size": 4, "width": 4,
                                       "critic_width": 4, "gen_layers": 1, "critic_layers": 1,
                                       "c_iter": 2, "pairing": "same_class"}),
+    "dagan_un_exemplar": ("dagan", {"generator": "uresnet", "z_size": 4, "width": 4,
+                                    "critic_width": 4, "gen_layers": 1, "critic_layers": 1,
+                                    "c_iter": 2, "pairing": "exemplar"}),
 }
 
 
@@ -145,6 +148,20 @@ def test_dagan_critic_step_leaves_generator_untouched():
     out = model.train_step(batch, opts, 1, tc)  # generator step
     assert "g_loss" in out
     assert any(not torch.equal(a, p) for a, p in zip(before, model.g.parameters(), strict=True))
+
+
+def test_dagan_pairings_feed_the_generator_what_they_name():
+    """prototype: G(drawing) against the exemplar (published); exemplar: G(exemplar) against a
+    drawing of its class, the input it receives at test time (REFERENCE.md §8, 9b)."""
+    part = _strokes()
+    tc = TrainConfig(batch_size=16)
+    for name, want_input in (("dagan_un", "target"), ("dagan_un_exemplar", "exemplar")):
+        model = build_model(*TINY[name])
+        target, exemplar, cls = batch = batch_function(model, part, tc)(0)
+        x1, x2 = model._pair(batch)
+        assert torch.equal(x1, part.images[cls, part.exemplar[cls]]) == (want_input == "exemplar")
+        assert torch.equal(x1, exemplar if want_input == "exemplar" else target)
+        assert torch.equal(x2, target if want_input == "exemplar" else exemplar)
 
 
 def test_dagan_rejects_unknown_generator():

@@ -11,7 +11,9 @@ Training step t (one batch = one critic iteration, as in the published trainer):
 Pairing (x1, x2): ``prototype`` (published) = a random drawing and its class exemplar, so G learns
 random drawing -> prototype distribution and at test time receives the prototype, an input it never
 saw (REFERENCE.md §8, 9b); ``same_class`` (original DAGAN) = two distinct random drawings of one
-class, read from a set batch of size 2.
+class, read from a set batch of size 2; ``exemplar`` (the fix of 9b) = the class exemplar and a
+random drawing of its class, so G learns exemplar -> drawing distribution, on the very input it
+receives at test time.
 
 Fixes: the generator output is detached in the critic step (the published code backpropagated
 through G there and threw the gradients away, §8 bug 9); the critic is frozen during the
@@ -36,7 +38,7 @@ from divrec.models.dagan_nets import Critic, Generator
 from divrec.models.registry import register
 
 GENERATORS = {"uresnet": 3, "resnet": 2}  # generator -> published inner layers per dense block
-PAIRINGS = ("prototype", "same_class")
+PAIRINGS = ("prototype", "same_class", "exemplar")
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Params:
     dropout: float = 0.5
     c_iter: int = 5                # critic steps per generator step
     gp_weight: float = 10.0
-    pairing: str = "prototype"     # prototype (published) | same_class (original DAGAN)
+    pairing: str = "prototype"     # prototype (published) | same_class | exemplar (fix)
     adam_beta1: float = 0.0
     adam_beta2: float = 0.9
     image_size: int = IMAGE_SIZE
@@ -94,7 +96,7 @@ class Dagan(GenerativeModel):
         if self.batch_kind == "sets":
             return batch[:, 0], batch[:, 1]
         target, exemplar, _ = batch
-        return target, exemplar
+        return (exemplar, target) if self.p.pairing == "exemplar" else (target, exemplar)
 
     def _noise(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         return torch.randn(x.shape[0], self.p.z_size, generator=generator, device=x.device,
