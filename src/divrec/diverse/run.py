@@ -54,8 +54,8 @@ def point_rule(job) -> None:
     """``job.input``: samples, reference, split (+ simclr); ``job.output``: table, summary,
     tsne, grid."""
     from divrec.diverse.analyse import analyse
-    from divrec.diverse.figures import write_figures
     from divrec.diverse.reference import load_reference, split_images
+    from divrec.plots.diverse import write_figures
     from divrec.samples import load_samples
 
     cfg, inputs, outputs, device = job.cfg, job.input, job.output, job.device

@@ -12,11 +12,12 @@ plt.rcParams.update({
     "axes.grid": True, "grid.alpha": 0.3, "legend.frameon": False,
 })
 
-#: one colour per model family, humans in black
+#: one colour per model family, humans (and the quality comparison's data) in black
 FAMILY_COLORS = {
     "human": "black", "vae_stn": "tab:blue", "vae_ns": "tab:orange", "dagan": "tab:green",
     "dagan_rn": "tab:green", "dagan_un": "tab:olive", "ddpm": "tab:red", "cfgdm": "tab:purple",
-    "fsdm": "tab:brown", "user": "tab:pink",
+    "fsdm": "tab:brown", "user": "tab:pink", "data": "black", "dcgan": "tab:blue",
+    "ddgan": "tab:green",
 }
 
 

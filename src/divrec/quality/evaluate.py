@@ -90,7 +90,7 @@ def metrics_table(job) -> pd.DataFrame:
 
 def figures_rule(job) -> None:
     """Body of the ``quality_figures`` rule: sample grids, the trade-off plot, loss curves."""
-    from divrec.quality import plots
+    from divrec.plots import quality as plots
 
     models, labels, inp, out = job.params.models, job.params.labels, job.input, job.output
     panels = {"data": reference_images(inp.images, 64, job.cfg["seed"] + 1)}

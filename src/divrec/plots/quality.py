@@ -10,13 +10,7 @@ import numpy as np
 import pandas as pd
 
 from divrec.io import read_parquet_metadata, save_figure
-from divrec.plots import plt
-
-COLORS = {"data": "black", "dcgan": "tab:blue", "ddpm": "tab:red", "ddgan": "tab:green"}
-
-
-def _color(family: str) -> str:
-    return COLORS.get(family, "tab:gray")
+from divrec.plots import family_color, plt
 
 
 def _grid(images: np.ndarray, n: int = 64) -> np.ndarray:
@@ -51,7 +45,7 @@ def tradeoff(metrics_path: str, paths: list[str]) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
     for _, r in t.iterrows():
         for ax, y in zip(axes, ("fd", "kid")):
-            ax.scatter(r["s_per_image"], r[y], color=_color(r["family"]), s=30, zorder=3,
+            ax.scatter(r["s_per_image"], r[y], color=family_color(r["family"]), s=30, zorder=3,
                        label=r["label"])
             ax.annotate(f"{r['label']} ({r['nfe']} NFE)", (r["s_per_image"], r[y]), fontsize=7,
                         xytext=(4, 3), textcoords="offset points")
