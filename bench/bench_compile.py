@@ -1,0 +1,86 @@
+"""Eager vs ``torch.compile``: one training step of chosen families, side by side.
+
+    python bench/bench_compile.py [--config config/config.yaml] [--paper config/paper.yaml]
+        [--only vae_stn dagan_un ddpm] [--sizes published] [--precision bf16] [--rounds 3]
+        [--threads 2]
+
+Each top-level submodule of a copy of the model (VAE-STN's LSTM cell and MLPs, a DA-GAN's
+generator and critic, a U-Net) is compiled in place (``nn.Module.compile``, inductor), so the
+model's own ``train_step`` runs unchanged on compiled parts. Compiling costs time once per
+shape: the first compiled step's seconds are printed apart. Then eager and compiled copies (same
+weights) alternate ``--rounds`` times in this one process and the median images/s of each and
+their ratio are printed, as in bench_precision.py. On a CPU this needs a C++ compiler (inductor
+writes C++). A model whose step the compiled modules cannot run (the DA-GANs' gradient penalty
+differentiates twice, which compiled autograd does not support) is reported as such.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+from bench_precision import oneshot, time_steps
+
+from divrec.config import load_config
+from divrec.device import tune_malloc
+
+
+def compiled_copy(model: torch.nn.Module) -> torch.nn.Module:
+    twin = copy.deepcopy(model)
+    for child in twin.children():
+        child.compile(dynamic=False)  # in place: the module keeps its type and indexing
+    return twin
+
+
+def compare(cfg: dict, name: str, precision: str, rounds: int) -> dict:
+    torch.manual_seed(0)
+    model, tc, batch, per_step = oneshot(cfg, name)
+    model.train()
+    twin = compiled_copy(model)
+    t0 = time.perf_counter()
+    try:
+        time_steps(twin, tc, batch, precision, 0)
+    except RuntimeError as e:  # e.g. WGAN-GP's double backward through compiled modules
+        return {"name": name, "error": str(e).splitlines()[0]}
+    first = time.perf_counter() - t0
+    time_steps(model, tc, batch, precision, 0)
+    seconds: dict[str, list[float]] = {"eager": [], "compiled": []}
+    for r in range(rounds):
+        for kind in (("eager", "compiled") if r % 2 == 0 else ("compiled", "eager")):
+            net = model if kind == "eager" else twin
+            seconds[kind].append(time_steps(net, tc, batch, precision, r + 1))
+    ips = {k: per_step / statistics.median(s) for k, s in seconds.items()}
+    return {"name": name, "first_compiled_step_s": first, **ips,
+            "ratio": ips["compiled"] / ips["eager"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--config", default="config/config.yaml")
+    ap.add_argument("--paper", default="config/paper.yaml")
+    ap.add_argument("--only", nargs="+", default=["vae_stn", "dagan_un", "ddpm"])
+    ap.add_argument("--sizes", nargs="+", default=["published"], choices=["default", "published"])
+    ap.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    print("malloc tuning:", tune_malloc())
+    torch.set_num_threads(args.threads)
+    for size in args.sizes:
+        cfg = load_config(args.config, args.paper) if size == "published" else \
+            load_config(args.config)
+        for name in args.only:
+            r = compare(cfg, name, args.precision, args.rounds)
+            if "error" in r:
+                print(f"{size:9s} {name:9s} does not compile: {r['error']}", flush=True)
+                continue
+            print(f"{size:9s} {name:9s} {args.precision} eager {r['eager']:7.1f} img/s  compiled "
+                  f"{r['compiled']:7.1f} img/s  ratio {r['ratio']:.2f}  (first compiled step "
+                  f"{r['first_compiled_step_s']:.0f} s)", flush=True)
+
+
+if __name__ == "__main__":
+    main()
