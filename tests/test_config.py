@@ -153,7 +153,7 @@ def test_a_later_config_clears_dataset_overrides_with_null():
 
 def test_schema_defaults_are_the_dataclass_defaults():
     """One source of defaults: an empty config validated against the schema yields the settings
-    dataclasses' own defaults, and every image size defaults to the one named constant."""
+    dataclasses' own defaults, and the Omniglot and evaluation image sizes are IMAGE_SIZE."""
     from divrec.config import validate
     from divrec.critics.protonet import ProtoNetParams
     from divrec.critics.simclr import SimCLRParams
