@@ -20,6 +20,10 @@ Departures from the published code, on purpose:
 - the decoder's valid "trimming" convs sit where its sizes meet the encoder's (50 <- 25 <- 13 <-
   7 <- 4), three k2 trims instead of the published k4 + k2, so any image size works;
 - log p(x) uses logits (exact) instead of clamped probabilities;
+- the published q(z | x, c) and p(z | c) each build a ``linear_z`` (z_dim -> hidden) that only a
+  second stochastic layer would call; with the one layer trained here it is left out (2 x 4 352
+  parameters at the README sizes: 7 339 847 here against the published 7 479 623, the rest being
+  the decoder's trims above, 131 072);
 - no ReduceLROnPlateau on the test loss (model selection only ever sees validation classes).
 Each gradient element is clamped to [-grad_clamp, grad_clamp] (published: 1).
 """
