@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import time
 
 import torch
-from bench_precision import oneshot, time_steps
+from bench_precision import alternate, oneshot, time_steps
 
 from divrec.config import load_config
 from divrec.device import tune_malloc
@@ -47,12 +46,9 @@ def compare(cfg: dict, name: str, precision: str, rounds: int) -> dict:
         return {"name": name, "error": str(e).splitlines()[0]}
     first = time.perf_counter() - t0
     time_steps(model, tc, batch, precision, 0)
-    seconds: dict[str, list[float]] = {"eager": [], "compiled": []}
-    for r in range(rounds):
-        for kind in (("eager", "compiled") if r % 2 == 0 else ("compiled", "eager")):
-            net = model if kind == "eager" else twin
-            seconds[kind].append(time_steps(net, tc, batch, precision, r + 1))
-    ips = {k: per_step / statistics.median(s) for k, s in seconds.items()}
+    timers = {kind: (lambda s, net=net: time_steps(net, tc, batch, precision, s))
+              for kind, net in (("eager", model), ("compiled", twin))}
+    ips = {k: per_step / s for k, s in alternate(timers, rounds).items()}
     return {"name": name, "first_compiled_step_s": first, **ips,
             "ratio": ips["compiled"] / ips["eager"]}
 

@@ -30,6 +30,7 @@ from divrec.config import load_config, train_config
 from divrec.critics.checkpoint import build_critic
 from divrec.critics.protonet import episode
 from divrec.data.batches import images, step_generator
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.device import autocast, cpu_bf16_flags, tune_malloc
 from divrec.models.registry import build_model
 from divrec.points import model_points
@@ -45,7 +46,8 @@ def oneshot(cfg: dict, name: str):
     model = build_model(entry["family"], params)
     tc = train_config(cfg, entry.get("train"))
     per_step = tc.batch_size * (model.set_size if model.batch_kind == "sets" else 1)
-    return model, tc, batch_function(model, random_part(params.get("image_size", 50)), tc), per_step
+    part = random_part(params.get("image_size", IMAGE_SIZE))
+    return model, tc, batch_function(model, part, tc), per_step
 
 
 def quality(cfg: dict, name: str):
@@ -87,17 +89,24 @@ def time_steps(model, tc, batch, precision: str, step: int) -> float:
     return (time.perf_counter() - t0) / cycle
 
 
+def alternate(timers: dict, rounds: int) -> dict[str, float]:
+    """Median seconds of each ``timers[name](step)``, called in turn for ``rounds`` rounds
+    (steps 1..rounds), the order reversed every other round so both share the machine's load."""
+    seconds: dict[str, list[float]] = {k: [] for k in timers}
+    for r in range(rounds):
+        for k in (list(timers) if r % 2 == 0 else list(timers)[::-1]):
+            seconds[k].append(timers[k](r + 1))
+    return {k: statistics.median(s) for k, s in seconds.items()}
+
+
 def compare(build, cfg, name, rounds: int) -> dict:
     torch.manual_seed(0)
     model, tc, batch, per_step = build(cfg, name)
     model.train()
-    seconds = {"fp32": [], "bf16": []}
-    for p in seconds:  # warm-up: first oneDNN calls of each precision build their kernels
-        time_steps(model, tc, batch, p, 0)
-    for r in range(rounds):
-        for p in (("fp32", "bf16") if r % 2 == 0 else ("bf16", "fp32")):
-            seconds[p].append(time_steps(model, tc, batch, p, r + 1))
-    ips = {p: per_step / statistics.median(s) for p, s in seconds.items()}
+    timers = {p: (lambda s, p=p: time_steps(model, tc, batch, p, s)) for p in ("fp32", "bf16")}
+    for timer in timers.values():  # warm-up: first oneDNN calls of each precision build kernels
+        timer(0)
+    ips = {p: per_step / s for p, s in alternate(timers, rounds).items()}
     return {"name": name, "images_per_step": per_step, **ips, "ratio": ips["bf16"] / ips["fp32"]}
 
 
