@@ -23,6 +23,7 @@ import torch
 
 from divrec.config import load_config, train_config
 from divrec.cost import GPU_FLOPS, LAUNCH_S, measure
+from divrec.data.preprocess import IMAGE_SIZE
 from divrec.data.splits import FewShotPart
 from divrec.device import tune_malloc
 from divrec.models.registry import build_model
@@ -52,7 +53,7 @@ def entry_cost(cfg: dict, name: str, dataset: str, test_classes: int) -> dict:
     params = model_params(cfg, dataset, name, points[0].train_name)
     model = build_model(entry["family"], params)
     tc = train_config(cfg, entry.get("train"))
-    batch = batch_function(model, random_part(params.get("image_size", 50)), tc)
+    batch = batch_function(model, random_part(params.get("image_size", IMAGE_SIZE)), tc)
     opts = model.configure_optimizers(tc)
     model.train()
     model.train_step(batch(0), opts, 0, tc)                       # warm-up
@@ -60,7 +61,7 @@ def entry_cost(cfg: dict, name: str, dataset: str, test_classes: int) -> dict:
     step = measure(model.train_step, batch(1), opts, 1, tc)
     cpu_s = time.perf_counter() - t0
     model.eval()
-    size = params.get("image_size", 50)
+    size = params.get("image_size", IMAGE_SIZE)
     ex = (torch.rand(2, 1, size, size, generator=torch.Generator().manual_seed(1)) > 0.85)
     one = measure(model.sample, ex.float(), **_one_eval(model))
     n_train = {p.train_name for p in points}
