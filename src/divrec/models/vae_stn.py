@@ -18,6 +18,7 @@ from torch import nn
 from divrec.data.preprocess import IMAGE_SIZE
 from divrec.models.base import GenerativeModel
 from divrec.models.registry import register
+from divrec.models.shared_linear import SharedLinear, compute_dtype, open_mlp
 
 LOC = 100  # the first 100 LSTM units drive the attention, the rest the write head
 
@@ -30,6 +31,14 @@ class Params:
     read_size: int = 15
     beta: float = 1.0
     image_size: int = IMAGE_SIZE
+
+
+def _kl(mus: list, logvars: list, like: torch.Tensor) -> torch.Tensor:
+    """KL(q(z_t) || N(0, I)) summed over dims and steps, per sample, computed once for all steps."""
+    if not mus:
+        return like.new_zeros(like.shape[0])
+    mu, logvar = torch.stack(mus).to(like.dtype), torch.stack(logvars).to(like.dtype)
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum((0, 2))
 
 
 def _mlp(*sizes: int) -> nn.Sequential:
@@ -45,6 +54,17 @@ def invert_theta(theta: torch.Tensor) -> torch.Tensor:
     """[B, 2, 3] affine (A, b) -> (A^-1, -A^-1 b): maps a glimpse back onto the canvas."""
     a_inv = torch.linalg.inv(theta[:, :, :2].float()).to(theta.dtype)
     return torch.cat([a_inv, -a_inv @ theta[:, :, 2:]], dim=2)
+
+
+def affine_grid(theta: torch.Tensor, size: int) -> torch.Tensor:
+    """``F.affine_grid(theta, [B, 1, size, size], align_corners=False)`` as one [2B, 3] x [3, HW]
+    GEMM in theta's dtype (fp32 under autocast too): the batched [HW, 3] x [3, 2] products of
+    F.affine_grid (and, under autocast, their bf16 casts) cost more than the glimpse itself."""
+    pos = (torch.arange(size, device=theta.device, dtype=theta.dtype) * 2 + 1) / size - 1
+    ys, xs = torch.meshgrid(pos, pos, indexing="ij")
+    base = torch.stack([xs.flatten(), ys.flatten(), torch.ones_like(xs).flatten()])
+    grid = theta.reshape(-1, 3) @ base
+    return grid.view(-1, 2, size, size).permute(0, 2, 3, 1)
 
 
 @register("vae_stn")
@@ -67,49 +87,78 @@ class VaeStn(GenerativeModel):
         self.write_mlp = _mlp(p.lstm_size - LOC, 200, g)
         self.lstm = nn.LSTMCell(p.z_size + g, p.lstm_size)
 
-    def _read(self, img: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        """Glimpses of every channel of ``img`` [B, C, H, W] at theta -> [B, C * r * r]: the
-        error, target and exemplar images share one theta, so they are read as one 3-channel
-        image (one sampling grid, one kernel) instead of three."""
-        r = self.p.read_size
-        grid = F.affine_grid(theta, [img.shape[0], 1, r, r], align_corners=False)
-        return F.grid_sample(img, grid, align_corners=False).flatten(1)
+    def _read(self, theta: torch.Tensor, *images: torch.Tensor) -> torch.Tensor:
+        """Glimpses of every channel of each image [B, C, H, W] at theta -> [B, sum C * r * r],
+        on one sampling grid. The error image is passed apart from the (target, exemplar) pair:
+        only it needs an input gradient, which grid_sample's backward then fills for one
+        channel instead of three."""
+        grid = affine_grid(theta, self.p.read_size)
+        return torch.cat([F.grid_sample(img, grid, align_corners=False).flatten(1)
+                          for img in images], 1)
 
-    def _write(self, h: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-        r, s = self.p.read_size, self.p.image_size
-        patch = self.write_mlp(h[:, LOC:]).view(-1, 1, r, r)
-        grid = F.affine_grid(invert_theta(theta), [h.shape[0], 1, s, s], align_corners=False)
-        return F.grid_sample(patch, grid, align_corners=False)
+    def _write(self, patch: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        r = self.p.read_size
+        grid = affine_grid(invert_theta(theta), self.p.image_size)
+        return F.grid_sample(patch.to(grid.dtype).view(-1, 1, r, r), grid, align_corners=False)
 
     def _init_state(self, x: torch.Tensor):
-        b = x.shape[0]
-        h = x.new_zeros(b, self.p.lstm_size)
-        theta = self.fc_loc[-1].bias.view(1, 2, 3).expand(b, 2, 3).to(x.dtype)
-        canvas = x.new_zeros(b, 1, self.p.image_size, self.p.image_size)
+        """Zero LSTM state and canvas, identity attention; in the parameters' dtype (fp32 under
+        autocast: only the linear maps run in bf16)."""
+        b, bias = x.shape[0], self.fc_loc[-1].bias.detach()
+        h = bias.new_zeros(b, self.p.lstm_size)
+        theta = self.fc_loc[-1].bias.view(1, 2, 3).expand(b, 2, 3)
+        canvas = bias.new_zeros(b, 1, self.p.image_size, self.p.image_size)
         return h, h.clone(), theta, canvas
+
+    def _layers(self, dtype: torch.dtype) -> dict:
+        """Every per-step linear map opened once for this sequence (see shared_linear): the two
+        posterior heads' first layers as one GEMM, the LSTM's input and hidden maps as one."""
+        mu, lv, lstm = self.q_mu, self.q_logvar, self.lstm
+        q_first = SharedLinear(torch.cat([mu[0].weight, lv[0].weight]),
+                               torch.cat([mu[0].bias, lv[0].bias]), dtype)
+        return {"q_first": q_first, "q_mu": open_mlp(mu[1:], dtype),
+                "q_logvar": open_mlp(lv[1:], dtype), "write": open_mlp(self.write_mlp, dtype),
+                "loc": open_mlp(self.fc_loc, dtype),
+                "gates": SharedLinear(torch.cat([lstm.weight_ih, lstm.weight_hh], 1),
+                                      lstm.bias_ih + lstm.bias_hh, dtype)}
+
+    def _posterior(self, layers: dict, h, glimpses):
+        hidden = F.relu(layers["q_first"](torch.cat([h, glimpses], 1)))
+        return layers["q_mu"](hidden[:, :512]), layers["q_logvar"](hidden[:, 512:])
+
+    @staticmethod
+    def _lstm(layers: dict, x, h, c):
+        i, f, g, o = layers["gates"](torch.cat([x, h], 1)).to(c.dtype).chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return (torch.sigmoid(o) * torch.tanh(c)).to(x.dtype), c
 
     def _run(self, exemplar: torch.Tensor, target: torch.Tensor | None,
              generator: torch.Generator | None = None):
+        """Logits of the canvas and the KL summed over steps (zero when sampling). Glimpses, z
+        and h are kept in the linear maps' compute dtype, so that no step casts them twice."""
+        dtype = compute_dtype(self.lstm.weight_ih)
+        layers = self._layers(dtype)
         h, c, theta, canvas = self._init_state(exemplar)
-        kl = exemplar.new_zeros(exemplar.shape[0])
+        h = h.to(dtype)
+        mus, logvars = [], []
         pair = None if target is None else torch.cat([target, exemplar], 1)
         for _ in range(self.p.time_step):
             if pair is not None:
                 err = pair[:, :1] - torch.sigmoid(canvas)
-                glimpses = self._read(torch.cat([err, pair], 1), theta)
+                glimpses = self._read(theta, err, pair).to(dtype)
                 r_ex = glimpses[:, 2 * self.p.read_size**2:]
-                q_in = torch.cat([h, glimpses], 1)
-                mu, logvar = self.q_mu(q_in), self.q_logvar(q_in)
+                mu, logvar = self._posterior(layers, h, glimpses)
                 z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-                kl = kl + 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+                mus.append(mu)
+                logvars.append(logvar)
             else:
-                r_ex = self._read(exemplar, theta)
+                r_ex = self._read(theta, exemplar).to(dtype)
                 z = torch.randn(exemplar.shape[0], self.p.z_size, generator=generator,
-                                device=exemplar.device, dtype=exemplar.dtype)
-            canvas = canvas + self._write(h, theta)
-            h, c = self.lstm(torch.cat([z, r_ex], 1), (h, c))
-            theta = self.fc_loc(h[:, :LOC]).view(-1, 2, 3)
-        return canvas, kl
+                                device=exemplar.device, dtype=exemplar.dtype).to(dtype)
+            canvas = canvas + self._write(layers["write"](h[:, LOC:]), theta)
+            h, c = self._lstm(layers, torch.cat([z, r_ex], 1), h, c)
+            theta = layers["loc"](h[:, :LOC]).to(canvas.dtype).view(-1, 2, 3)
+        return canvas, _kl(mus, logvars, canvas)
 
     def loss(self, batch) -> dict:
         target, exemplar, _ = batch

@@ -1,0 +1,90 @@
+"""SharedLinear (one weight gradient per sequence) against plain per-step autograd, and VAE-STN's
+own affine grid against F.affine_grid."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from divrec.models.shared_linear import SharedLinear, compute_dtype, open_mlp
+from divrec.models.vae_stn import affine_grid
+
+
+def _recurrence(cell, readout, x, steps: int):
+    """h_{t+1} = tanh(cell([x_t, h_t])); the loss reads every other step (some steps' outputs
+    feed nothing but the next step, which a tape must handle as well)."""
+    h = x.new_zeros(x.shape[1], 6)
+    loss = 0
+    for t in range(steps):
+        h = torch.tanh(cell(torch.cat([x[t], h], 1)))
+        if t % 2:
+            loss = loss + readout(h).pow(2).sum()
+    return loss
+
+
+def _grads(model, loss):
+    model.zero_grad()
+    loss.backward()
+    return [p.grad.clone() for p in model.parameters()]
+
+
+def test_weight_gradients_equal_per_step_autograd():
+    torch.manual_seed(0)
+    model = nn.ModuleDict({"a": nn.Linear(4 + 6, 6), "b": nn.Linear(4 + 6, 6),
+                           "out": nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 2))})
+    model.double()
+    x = torch.randn(7, 3, 4, dtype=torch.float64, requires_grad=True)
+
+    def plain(v):
+        return model["a"](v) + model["b"](v)
+
+    want = _grads(model, _recurrence(plain, model["out"], x, 7))
+    want_x = x.grad.clone()
+    x.grad = None
+    a, b = model["a"], model["b"]
+    fused = SharedLinear(torch.cat([a.weight, b.weight], 1), a.bias + b.bias, torch.float64)
+    got = _grads(model, _recurrence(lambda v: fused(torch.cat([v, v], 1)),
+                                    open_mlp(model["out"], torch.float64), x, 7))
+    for w, g in zip(want, got):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(x.grad, want_x, rtol=1e-12, atol=1e-12)
+
+
+def test_no_grad_records_nothing_and_matches_linear():
+    layer = nn.Linear(3, 2)
+    x = torch.randn(5, 3)
+    with torch.no_grad():
+        shared = SharedLinear(layer.weight, layer.bias, torch.float32)
+        assert not shared.record
+        torch.testing.assert_close(shared(x), layer(x))
+
+
+@pytest.mark.parametrize("autocast", [False, True])
+def test_compute_dtype_follows_autocast(autocast):
+    w = torch.zeros(2, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        assert compute_dtype(w) == (torch.bfloat16 if autocast else torch.float32)
+
+
+def test_bf16_gradients_are_close_to_fp32():
+    torch.manual_seed(0)
+    cell, out = nn.Linear(10, 6), nn.Linear(6, 2)
+    x = torch.randn(9, 16, 4)
+    model = nn.ModuleList([cell, out])
+    want = _grads(model, _recurrence(cell, out, x, 9))
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        shared = SharedLinear(cell.weight, cell.bias, torch.bfloat16)
+        readout = SharedLinear(out.weight, out.bias, torch.bfloat16)
+        loss = _recurrence(shared, lambda h: readout(h).float(), x, 9)
+    got = _grads(model, loss)
+    for w, g in zip(want, got):
+        assert g.dtype == torch.float32
+        torch.testing.assert_close(g, w, rtol=0.05, atol=0.05 * w.abs().max().item())
+
+
+@pytest.mark.parametrize("size", [5, 15, 50])
+def test_affine_grid_is_torchs(size):
+    theta = torch.tensor([[[0.5, 0.2, 0.1], [-0.3, 0.7, -0.2]],
+                          [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64)
+    want = F.affine_grid(theta, [2, 1, size, size], align_corners=False)
+    torch.testing.assert_close(affine_grid(theta, size), want, rtol=1e-12, atol=1e-12)
