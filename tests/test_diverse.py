@@ -15,7 +15,13 @@ import torch.nn.functional as F
 
 from divrec.device import limit_threads
 from divrec.diverse.analyse import analyse
-from divrec.diverse.downstream import CONDITIONS, downstream, shots_and_held_out
+from divrec.diverse.downstream import (
+    CONDITIONS,
+    downstream,
+    per_class_accuracy,
+    shots_and_held_out,
+    train_classifier,
+)
 from divrec.diverse.features import Extractor, load_squeezenet, make_extractor
 from divrec.diverse.hull import convex_hull, hull_iou, hull_rule
 from divrec.diverse.ivf import ivf_knn
@@ -254,6 +260,23 @@ def test_downstream_protocol(ds_case):
     assert (n["original+matched"] == n["original+diverse"]).all()
     shots, held = shots_and_held_out(10, 3, 2)
     assert shots.tolist() == [3, 0] and not set(shots) & set(held) and len(held) == 8
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_downstream_classifier_learns_in_both_precisions(precision):
+    """Bars vs crosses with random offsets: both precisions must separate them (bf16 autocast
+    is what the run uses on CPUs with native bf16)."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.zeros(64, 1, 28, 28)
+    y = torch.arange(64) % 2
+    for i, off in enumerate(torch.randint(4, 20, (64,), generator=g).tolist()):
+        x[i, 0, :, off:off + 3] = 1
+        if y[i]:
+            x[i, 0, off:off + 3, :] = 1
+    st = DownstreamSettings(steps=40, batch_size=16, width=8)
+    with limit_threads(1):
+        model = train_classifier(x[:48], y[:48], 2, st, 0, precision)
+    assert per_class_accuracy(model, x[48:], y[48:], 2).min() == 1.0
 
 
 # ----------------------------------------------------------------------------- extractors, config

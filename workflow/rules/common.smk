@@ -73,9 +73,11 @@ def summary_inputs(wildcards):
 
 
 def diverse_hash(wildcards=None):
-    """Diverse samples rerun trigger: the diverse section, the critic input size, the seed."""
+    """Diverse samples rerun trigger: the diverse section, the critic input size, the seed, the
+    precision (the downstream classifiers train under it)."""
     return config_hash({"diverse": config.get("diverse"), "seed": config["seed"],
-                        "image_size": config["evaluation"]["image_size"]})
+                        "image_size": config["evaluation"]["image_size"],
+                        "precision": config.get("precision")})
 
 
 def diverse_extractor_input(wildcards):

@@ -87,6 +87,10 @@ def point_rule(job) -> None:
 
 def downstream_rule(job) -> None:
     """``job.input``: samples, table (the point's DS table), split."""
+    import torch
+
+    from divrec.config import train_config
+    from divrec.device import resolve_precision
     from divrec.diverse.downstream import CONDITIONS, downstream
     from divrec.samples import load_samples
 
@@ -102,14 +106,16 @@ def downstream_rule(job) -> None:
     with np.load(inputs.split) as z:
         test, ex, names = z["test_images"], z["test_exemplar"], [str(s) for s in z["test_names"]]
     t0 = time.perf_counter()
-    df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream)
+    precision = resolve_precision(train_config(cfg, None).precision, torch.device("cpu"))
+    df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream,
+                    precision)
     ids = _ids(cfg, w.dataset, w.model, w.point)
     for key, val in reversed(ids.items()):
         df.insert(0, key, val)
     df["rule"] = st.downstream.rule
-    save_parquet(df, job.output[0], _meta(cfg, ids, "cpu"))
-    log.info("downstream: %d trainings in %.1f s", len(st.downstream.seeds) * len(CONDITIONS),
-             time.perf_counter() - t0)
+    save_parquet(df, job.output[0], _meta(cfg, {**ids, "precision": precision}, "cpu"))
+    log.info("downstream: %d trainings (%s) in %.1f s",
+             len(st.downstream.seeds) * len(CONDITIONS), precision, time.perf_counter() - t0)
 
 
 def summary_rule(job) -> None:

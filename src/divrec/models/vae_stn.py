@@ -9,6 +9,7 @@ h[:, :100]. Loss: Bernoulli BCE (summed over pixels) + beta * KL (summed over di
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -56,14 +57,19 @@ def invert_theta(theta: torch.Tensor) -> torch.Tensor:
     return torch.cat([a_inv, -a_inv @ theta[:, :, 2:]], dim=2)
 
 
+@functools.cache
+def _base_grid(size: int, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """[3, size * size]: the (x, y, 1) pixel centres in [-1, 1] of F.affine_grid."""
+    pos = (torch.arange(size, device=device, dtype=dtype) * 2 + 1) / size - 1
+    ys, xs = torch.meshgrid(pos, pos, indexing="ij")
+    return torch.stack([xs.flatten(), ys.flatten(), torch.ones_like(xs).flatten()])
+
+
 def affine_grid(theta: torch.Tensor, size: int) -> torch.Tensor:
     """``F.affine_grid(theta, [B, 1, size, size], align_corners=False)`` as one [2B, 3] x [3, HW]
     GEMM in theta's dtype (fp32 under autocast too): the batched [HW, 3] x [3, 2] products of
     F.affine_grid (and, under autocast, their bf16 casts) cost more than the glimpse itself."""
-    pos = (torch.arange(size, device=theta.device, dtype=theta.dtype) * 2 + 1) / size - 1
-    ys, xs = torch.meshgrid(pos, pos, indexing="ij")
-    base = torch.stack([xs.flatten(), ys.flatten(), torch.ones_like(xs).flatten()])
-    grid = theta.reshape(-1, 3) @ base
+    grid = theta.reshape(-1, 3) @ _base_grid(size, theta.device, theta.dtype)
     return grid.view(-1, 2, size, size).permute(0, 2, 3, 1)
 
 
