@@ -159,3 +159,13 @@ def test_classes_follow_the_published_name_order():
     name_of = splits.class_names(raw)
     assert name_of == {1: "Latin/character02", 2: "Greek/character01", 3: "Latin/character01"}
     assert splits.reference_order(np.array([1, 2, 3]), name_of).tolist() == [2, 3, 1]
+
+
+def test_blur_is_a_zero_padded_2d_gaussian_convolution():
+    """The banded-GEMM blur against conv2d with the outer-product kernel (independent path)."""
+    sigma, r = 2.0, 6
+    k = torch.exp(-(torch.arange(-r, r + 1, dtype=torch.float64) ** 2) / (2 * sigma**2))
+    k = k / k.sum()
+    x = torch.rand(3, 1, 20, 17, dtype=torch.float64)
+    want = torch.nn.functional.conv2d(x, (k[:, None] * k[None, :])[None, None], padding=r)
+    torch.testing.assert_close(splits._blur(x, sigma), want, rtol=1e-6, atol=1e-7)  # fp32 kernel

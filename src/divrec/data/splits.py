@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from divrec.data.preprocess import IMAGE_SIZE, binarize, minmax, resize, to_float, to_uint8
 from divrec.errors import DataError
@@ -33,11 +32,18 @@ PARTS = ("train", "val", "test")
 
 
 def _blur(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
+    """Separable Gaussian blur with zero padding, [N, 1, H, W] -> same. Each pass is one GEMM
+    with a banded [W, W] matrix: 1-channel conv2d with a 1x13 kernel ran 6x slower on CPU."""
     r = int(3 * sigma)
     k = torch.exp(-(torch.arange(-r, r + 1, dtype=torch.float32) ** 2) / (2 * sigma**2))
-    k = (k / k.sum()).to(x.dtype)
-    x = F.conv2d(F.pad(x, (r, r, 0, 0)), k.view(1, 1, 1, -1))
-    return F.conv2d(F.pad(x, (0, 0, r, r)), k.view(1, 1, -1, 1))
+    k = k / k.sum()
+
+    def band(n: int) -> torch.Tensor:  # band[i, j] = k[j - i + r]: output j sums inputs i
+        offset = torch.arange(n)[None, :] - torch.arange(n)[:, None] + r
+        return torch.where((offset >= 0) & (offset <= 2 * r), k[offset.clamp(0, 2 * r)],
+                           0.0).to(x.dtype)
+
+    return band(x.shape[-2]).t() @ (x @ band(x.shape[-1]))
 
 
 def choose_exemplars(images: torch.Tensor, rule: str = "medoid") -> np.ndarray:
@@ -111,9 +117,12 @@ def build(raw_path: str | os.PathLike, out: str | os.PathLike, split: str = "wea
     parts["test"] = subset_test_classes(parts["test"], name_of,
                                         [str(a) for a in raw["alphabet_names"]],
                                         test_alphabets, max_test_classes)
+    order = np.argsort(raw["char_id"], kind="stable")  # each class's drawings, in file order
+    ids, starts = np.unique(raw["char_id"][order], return_index=True)
+    by_class = dict(zip(ids.tolist(), np.split(order, starts[1:])))
     out_arrays = {}
     for part, cids in parts.items():
-        rows = [np.flatnonzero(raw["char_id"] == c) for c in cids]
+        rows = [by_class[c] for c in cids]
         m = min(len(r) for r in rows) if rows else 0
         if rows and any(len(r) != m for r in rows):
             raise DataError(f"{raw_path}: classes of part '{part}' have unequal drawing counts")
