@@ -8,7 +8,7 @@ CORES   ?= all
 STAMP   := $(VENV)/.divrec-installed
 BIN     := $(VENV)/bin
 
-.PHONY: setup run test test-fast lint report clean-results
+.PHONY: setup run test test-fast pin lint report clean-results
 
 setup: $(STAMP)
 
@@ -29,6 +29,9 @@ test: setup
 
 test-fast: setup  # day-to-day: everything but the real workflow runs (marked slow)
 	$(BIN)/python -m pytest -q -rs -m "not slow"
+
+pin: setup  # record this machine's digests of the tiny run's tables (tests/pinned.py)
+	DIVREC_PIN=1 $(BIN)/python -m pytest -q -rs tests/test_workflow.py -k pinned_tables
 
 lint: setup
 	$(BIN)/ruff check .

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests import pinned
 from tests.conftest import ROOT, SHARED_OMNIGLOT, SHARED_QUICKDRAW, write_fake_mirror
 
 CONFIGS = ["config/config.yaml", "config/test.yaml"]
@@ -128,6 +129,26 @@ def test_tiny_real_run_produces_tables_and_figure(tiny_run):
     assert {"gan_vs_vae_diversity", "vae_ns_closest", "human_curve_above"} <= set(claims.claim)
     assert set(claims.verdict) <= {"holds", "does not hold", "inconclusive", "not enough points"}
     assert (cal.precision.isin(["bf16", "fp32"])).all() and (cal.train_seconds > 0).all()
+
+
+@pytest.mark.slow
+def test_tiny_run_reproduces_the_pinned_tables(tiny_run):
+    """Every table of the tiny run against its digest pinned on this kind of machine (before the
+    tests below rerun parts of it). After an intended change of results, ``make pin`` records
+    the new digests and the commit names the change."""
+    results, env = tiny_run
+    data = "omniglot-mirror" if env["DIVREC_OMNIGLOT_MIRROR"] == str(SHARED_OMNIGLOT) else "fake"
+    qd = "quickdraw" if (SHARED_QUICKDRAW / "SHA256SUMS").exists() else "no-quickdraw"
+    kind, got = pinned.machine_kind(f"{data} {qd}"), pinned.run_digests(results)
+    assert len(got) > 50, sorted(got)
+    if os.environ.get("DIVREC_PIN"):
+        pinned.save_pins(kind, got)
+    pins = pinned.load_pins().get(kind)
+    if pins is None:
+        pytest.skip(f"no pinned digests for '{kind}' (`make pin` records them)")
+    changed = pinned.differences(pins, got)
+    assert not changed, f"{len(changed)} tables differ from the pins of '{kind}':\n" + \
+        "\n".join(changed)
 
 
 @pytest.mark.slow

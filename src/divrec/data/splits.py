@@ -28,8 +28,6 @@ from divrec.data.preprocess import IMAGE_SIZE, binarize, minmax, resize, to_floa
 from divrec.errors import DataError
 from divrec.io import save_npz
 
-PARTS = ("train", "val", "test")
-
 
 def _blur(x: torch.Tensor, sigma: float = 2.0) -> torch.Tensor:
     """Separable Gaussian blur with zero padding, [N, 1, H, W] -> same. Each pass is one GEMM
