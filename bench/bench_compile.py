@@ -1,12 +1,14 @@
 """Eager vs ``torch.compile``: one training step of chosen families, side by side.
 
     python bench/bench_compile.py [--config config/config.yaml] [--paper config/paper.yaml]
-        [--only vae_stn dagan_un ddpm] [--sizes published] [--precision bf16] [--rounds 3]
+        [--only vae_ns dagan_un ddpm] [--sizes published] [--precision bf16] [--rounds 3]
         [--threads 2]
 
-Each top-level submodule of a copy of the model (VAE-STN's LSTM cell and MLPs, a DA-GAN's
+Each top-level submodule of a copy of the model (VAE-NS's encoders and decoder, a DA-GAN's
 generator and critic, a U-Net) is compiled in place (``nn.Module.compile``, inductor), so the
-model's own ``train_step`` runs unchanged on compiled parts. Compiling costs time once per
+model's own ``train_step`` runs unchanged on compiled parts. Not VAE-STN: its per-step maps run
+through ``SharedLinear`` on its modules' weights, never through the modules' ``forward``, so
+compiling them would change nothing. Compiling costs time once per
 shape: the first compiled step's seconds are printed apart. Then eager and compiled copies (same
 weights) alternate ``--rounds`` times in this one process and the median images/s of each and
 their ratio are printed, as in bench_precision.py. On a CPU this needs a C++ compiler (inductor
@@ -57,7 +59,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--paper", default="config/paper.yaml")
-    ap.add_argument("--only", nargs="+", default=["vae_stn", "dagan_un", "ddpm"])
+    ap.add_argument("--only", nargs="+", default=["vae_ns", "dagan_un", "ddpm"])
     ap.add_argument("--sizes", nargs="+", default=["published"], choices=["default", "published"])
     ap.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
     ap.add_argument("--rounds", type=int, default=3)
