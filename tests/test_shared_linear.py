@@ -1,5 +1,6 @@
-"""SharedLinear (one weight gradient per sequence) against plain per-step autograd, and VAE-STN's
-own affine grid against F.affine_grid."""
+"""SharedLinear (one weight gradient per sequence) against plain per-step autograd, VAE-STN's
+own affine grid against F.affine_grid, and the whole fused VAE-STN recurrence against its plain
+per-step form (same outputs and gradients in fp64)."""
 
 import pytest
 import torch
@@ -7,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from divrec.models.shared_linear import SharedLinear, compute_dtype, open_mlp
-from divrec.models.vae_stn import affine_grid
+from divrec.models.vae_stn import affine_grid, invert_theta
 
 
 def _recurrence(cell, readout, x, steps: int):
@@ -88,3 +89,54 @@ def test_affine_grid_is_torchs(size):
                           [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]], dtype=torch.float64)
     want = F.affine_grid(theta, [2, 1, size, size], align_corners=False)
     torch.testing.assert_close(affine_grid(theta, size), want, rtol=1e-12, atol=1e-12)
+
+
+def _plain_vae_stn_run(m, target, exemplar):
+    """VAE-STN's recurrence written the plain way (its modules called per step, torch's
+    affine_grid, one 3-channel read): the fused model must give the same canvas logits and KL,
+    and the same gradients."""
+    b, r, s = target.shape[0], m.p.read_size, m.p.image_size
+    h = target.new_zeros(b, m.p.lstm_size)
+    c, canvas, kl = h.clone(), target.new_zeros(b, 1, s, s), target.new_zeros(b)
+    theta = m.fc_loc[-1].bias.view(1, 2, 3).expand(b, 2, 3)
+    for _ in range(m.p.time_step):
+        img = torch.cat([target - torch.sigmoid(canvas), target, exemplar], 1)
+        grid = F.affine_grid(theta, [b, 1, r, r], align_corners=False)
+        glimpses = F.grid_sample(img, grid, align_corners=False).flatten(1)
+        q_in = torch.cat([h, glimpses], 1)
+        mu, logvar = m.q_mu(q_in), m.q_logvar(q_in)
+        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        kl = kl + 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+        patch = m.write_mlp(h[:, 100:]).view(-1, 1, r, r)
+        canvas = canvas + F.grid_sample(patch, F.affine_grid(invert_theta(theta), [b, 1, s, s],
+                                                             align_corners=False),
+                                        align_corners=False)
+        h, c = m.lstm(torch.cat([z, glimpses[:, 2 * r * r:]], 1), (h, c))
+        theta = m.fc_loc(h[:, :100]).view(-1, 2, 3)
+    return canvas, kl
+
+
+def test_vae_stn_equals_its_plain_per_step_form():
+    from divrec.models.vae_stn import Params, VaeStn
+
+    torch.manual_seed(0)
+    m = VaeStn(Params(z_size=6, time_step=5, lstm_size=110, read_size=5, image_size=16,
+                      beta=2.0)).double()
+    with torch.no_grad():  # a non-identity first attention, so every transform is exercised
+        m.fc_loc[-1].bias.add_(0.1 * torch.randn(6, dtype=torch.float64))
+    target = torch.rand(3, 1, 16, 16, dtype=torch.float64)
+    exemplar = torch.rand(3, 1, 16, 16, dtype=torch.float64)
+    weights = torch.rand(3, 1, 16, 16, dtype=torch.float64)
+
+    def scalar(canvas, kl):  # any fp64 function of both outputs; the loss casts to fp32
+        return (canvas * weights).sum() + 0.3 * kl.sum()
+
+    torch.manual_seed(1)
+    want = scalar(*_plain_vae_stn_run(m, target, exemplar))
+    want_grads = torch.autograd.grad(want, list(m.parameters()))
+    torch.manual_seed(1)
+    got = scalar(*m._run(exemplar, target))
+    got_grads = torch.autograd.grad(got, list(m.parameters()))
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=0)
+    for g, w in zip(got_grads, want_grads):
+        torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-12)

@@ -74,10 +74,11 @@ def summary_inputs(wildcards):
 
 def diverse_hash(wildcards=None):
     """Diverse samples rerun trigger: the diverse section, the critic input size, the seed, the
-    precision (the downstream classifiers train under it)."""
+    training precision (the downstream classifiers train under it)."""
     return config_hash({"diverse": config.get("diverse"), "seed": config["seed"],
                         "image_size": config["evaluation"]["image_size"],
-                        "precision": config.get("precision")})
+                        "precision": [config.get("precision"),
+                                      (config.get("training") or {}).get("precision")]})
 
 
 def diverse_extractor_input(wildcards):

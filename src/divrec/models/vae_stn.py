@@ -130,7 +130,8 @@ class VaeStn(GenerativeModel):
 
     def _posterior(self, layers: dict, h, glimpses):
         hidden = F.relu(layers["q_first"](torch.cat([h, glimpses], 1)))
-        return layers["q_mu"](hidden[:, :512]), layers["q_logvar"](hidden[:, 512:])
+        width = self.q_mu[0].out_features
+        return layers["q_mu"](hidden[:, :width]), layers["q_logvar"](hidden[:, width:])
 
     @staticmethod
     def _lstm(layers: dict, x, h, c):
