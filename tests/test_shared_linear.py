@@ -91,7 +91,7 @@ def test_affine_grid_is_torchs(size):
     torch.testing.assert_close(affine_grid(theta, size), want, rtol=1e-12, atol=1e-12)
 
 
-def _plain_vae_stn_run(m, target, exemplar):
+def plain_vae_stn_run(m, target, exemplar):
     """VAE-STN's recurrence written the plain way (its modules called per step, torch's
     affine_grid, one 3-channel read): the fused model must give the same canvas logits and KL,
     and the same gradients."""
@@ -132,7 +132,7 @@ def test_vae_stn_equals_its_plain_per_step_form():
         return (canvas * weights).sum() + 0.3 * kl.sum()
 
     torch.manual_seed(1)
-    want = scalar(*_plain_vae_stn_run(m, target, exemplar))
+    want = scalar(*plain_vae_stn_run(m, target, exemplar))
     want_grads = torch.autograd.grad(want, list(m.parameters()))
     torch.manual_seed(1)
     got = scalar(*m._run(exemplar, target))
