@@ -23,10 +23,7 @@ import copy
 import time
 
 import torch
-from bench_precision import alternate, oneshot, time_steps
-
-from divrec.config import load_config
-from divrec.device import tune_malloc
+from bench_precision import add_size_args, alternate, oneshot, size_configs, time_steps
 
 
 def compiled_copy(model: torch.nn.Module) -> torch.nn.Module:
@@ -57,19 +54,13 @@ def compare(cfg: dict, name: str, precision: str, rounds: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="config/config.yaml")
-    ap.add_argument("--paper", default="config/paper.yaml")
+    add_size_args(ap, sizes=["published"])
     ap.add_argument("--only", nargs="+", default=["vae_ns", "dagan_un", "ddpm"])
-    ap.add_argument("--sizes", nargs="+", default=["published"], choices=["default", "published"])
     ap.add_argument("--precision", default="bf16", choices=["fp32", "bf16"])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    print("malloc tuning:", tune_malloc())
-    torch.set_num_threads(args.threads)
-    for size in args.sizes:
-        cfg = load_config(args.config, args.paper) if size == "published" else \
-            load_config(args.config)
+    malloc, configs = size_configs(args)
+    print("malloc tuning:", malloc)
+    for size, cfg in configs.items():
         for name in args.only:
             r = compare(cfg, name, args.precision, args.rounds)
             if "error" in r:

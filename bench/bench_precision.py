@@ -110,25 +110,36 @@ def compare(build, cfg, name, rounds: int) -> dict:
     return {"name": name, "images_per_step": per_step, **ips, "ratio": ips["bf16"] / ips["fp32"]}
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def add_size_args(ap: argparse.ArgumentParser, sizes=("default", "published")) -> None:
+    """The options of every side-by-side bench here: configs, sizes, rounds, threads."""
     ap.add_argument("--config", default="config/config.yaml")
     ap.add_argument("--paper", default="config/paper.yaml")
+    ap.add_argument("--sizes", nargs="+", default=list(sizes), choices=["default", "published"])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--only", nargs="*", default=None, help="entry or critic names")
-    ap.add_argument("--sizes", nargs="+", default=["default", "published"])
-    a = ap.parse_args(argv)
-    malloc = tune_malloc()  # as every workflow job does (divrec.snake.rule_context)
+
+
+def size_configs(a: argparse.Namespace) -> tuple[bool, dict[str, dict]]:
+    """Tune malloc as every workflow job does (divrec.snake.rule_context) and set the threads;
+    -> (malloc tuned?, {size: config}): the default config, or ``--paper`` merged over it."""
+    malloc = tune_malloc()
     torch.set_num_threads(a.threads)
+    return malloc, {size: load_config(a.config, a.paper) if size == "published"
+                    else load_config(a.config) for size in a.sizes}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    add_size_args(ap)
+    ap.add_argument("--only", nargs="*", default=None, help="entry or critic names")
+    a = ap.parse_args(argv)
+    malloc, configs = size_configs(a)
     base = load_config(a.config)
-    paper = load_config(a.config, a.paper)
     print(f"{a.threads} threads, CPU bf16 flags: {cpu_bf16_flags() or 'none'}, "
           f"median of {a.rounds} alternating steps, malloc tuning {'on' if malloc else 'off'}")
     print(f"{'size':9} {'what':9} {'img/step':>8} {'fp32 img/s':>10} {'bf16 img/s':>10} "
           f"{'bf16/fp32':>9}")
-    for size in a.sizes:
-        cfg = base if size == "default" else paper
+    for size, cfg in configs.items():
         jobs = [(critic, k) for k in ("protonet", "simclr")]
         jobs += [(oneshot, m) for m in cfg["models"] if m in base["models"]]
         jobs += [(quality, m) for m in cfg["quality"]["models"]]  # printed as q.<name>

@@ -20,10 +20,9 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from bench_precision import alternate, oneshot
+from bench_precision import add_size_args, alternate, oneshot, size_configs
 
-from divrec.config import load_config
-from divrec.device import autocast, tune_malloc
+from divrec.device import autocast
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.test_shared_linear import plain_vae_stn_run  # noqa: E402
@@ -59,18 +58,11 @@ def compare(cfg: dict, rounds: int) -> dict[str, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--config", default="config/config.yaml")
-    ap.add_argument("--paper", default="config/paper.yaml")
-    ap.add_argument("--sizes", nargs="+", default=["default", "published"],
-                    choices=["default", "published"])
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
+    add_size_args(ap)
     args = ap.parse_args()
-    print("malloc tuning:", tune_malloc())
-    torch.set_num_threads(args.threads)
-    for size in args.sizes:
-        cfg = load_config(args.config, args.paper) if size == "published" else \
-            load_config(args.config)
+    malloc, configs = size_configs(args)
+    print("malloc tuning:", malloc)
+    for size, cfg in configs.items():
         ips = compare(cfg, args.rounds)
         for p in ("fp32", "bf16"):
             print(f"{size:9s} {p}  plain {ips[f'plain {p}']:7.1f} img/s  fused "
