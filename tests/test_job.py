@@ -57,9 +57,9 @@ def test_point_resolves_the_wildcards():
     from divrec.config import load_config
 
     cfg = load_config(ROOT / "config" / "config.yaml")
-    w = NS(dataset="omniglot", model="vae_stn", point="beta=4")
+    w = NS(dataset="omniglot", model="vae_stn", point="beta=8")
     pt = Job(cfg, w).point()
-    assert (pt.dataset, pt.model, pt.train_name) == ("omniglot", "vae_stn", "beta=4")
+    assert (pt.dataset, pt.model, pt.train_name) == ("omniglot", "vae_stn", "beta=8")
 
 
 def _smk(tmp_path, rule="r"):
