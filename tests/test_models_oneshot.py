@@ -24,7 +24,7 @@ TINY = {
     "vae_ns": ("vae_ns", {"sample_size": 3, "z_dim": 4, "c_dim": 8, "hidden_dim": 16, "width": 4,
                           "convs_per_level": 1, "res_layers": 1, "steps_per_epoch": 2}),
     "dagan_rn": ("dagan", {"generator": "resnet", "z_size": 4, "width": 4, "critic_width": 4,
-                           "gen_layers": 1, "critic_layers": 1, "c_iter": 2}),
+                           "gen_layers": 1, "critic_layers": 1, "c_iter": 2, "gen_levels": 2}),
     "dagan_un": ("dagan", {"generator": "uresnet", "z_size": 4, "width": 4, "critic_width": 4,
                            "gen_layers": 1, "critic_layers": 1, "c_iter": 2}),
     "dagan_un_same_class": ("dagan", {"generator": "uresnet", "z_size": 4, "width": 4,
@@ -169,6 +169,23 @@ def test_dagan_rejects_unknown_generator():
 
     with pytest.raises(ConfigError, match="generator"):
         build_model("dagan", {"generator": "vgg"})
+
+
+@pytest.mark.parametrize("levels,bottleneck", [(2, 13), (3, 7), (4, 4)])
+def test_dagan_gen_levels_set_the_generator_bottleneck(levels, bottleneck):
+    """The deepest encoder map is the ResNet generator's only path from input to output."""
+    model = build_model("dagan", {**TINY["dagan_rn"][1], "gen_levels": levels}).eval()
+    x, z = torch.rand(2, 1, SIZE, SIZE), torch.randn(2, 4)
+    assert model.g.encoder(x)[-1].shape[-1] == bottleneck
+    assert model.g(x, z).shape == (2, 1, SIZE, SIZE)
+
+
+def test_dagan_rejects_gen_levels_out_of_range():
+    from divrec.errors import ConfigError
+
+    for levels in (1, 5):
+        with pytest.raises(ConfigError, match="gen_levels"):
+            build_model("dagan", {"generator": "resnet", "gen_levels": levels})
 
 
 # ----------------------------------------------------------------------------- sweeps

@@ -34,7 +34,7 @@ from divrec.config import TrainConfig
 from divrec.data.preprocess import IMAGE_SIZE
 from divrec.errors import ConfigError
 from divrec.models.base import GenerativeModel
-from divrec.models.dagan_nets import Critic, Generator
+from divrec.models.dagan_nets import LEVELS, Critic, Generator
 from divrec.models.registry import register
 
 GENERATORS = {"uresnet": 3, "resnet": 2}  # generator -> published inner layers per dense block
@@ -49,6 +49,7 @@ class Params:
     critic_width: int = 64         # critic channels; published 64
     gen_layers: int | None = None  # inner layers per generator block; None = published (3 / 2)
     critic_layers: int = 5         # inner layers per critic block; published 5
+    gen_levels: int = 4            # generator halvings 2..4: published 4 (50 -> 4)
     dropout: float = 0.5
     c_iter: int = 5                # critic steps per generator step
     gp_weight: float = 10.0
@@ -63,6 +64,8 @@ def _check(p: Params) -> None:
         raise ConfigError(f"dagan generator '{p.generator}' unknown; use one of {list(GENERATORS)}")
     if p.pairing not in PAIRINGS:
         raise ConfigError(f"dagan pairing '{p.pairing}' unknown; use one of {list(PAIRINGS)}")
+    if not 2 <= p.gen_levels <= LEVELS:
+        raise ConfigError(f"dagan gen_levels must be in 2..{LEVELS} (got {p.gen_levels})")
     if p.c_iter < 1:
         raise ConfigError(f"dagan c_iter must be >= 1 (got {p.c_iter})")
 
@@ -81,7 +84,7 @@ class Dagan(GenerativeModel):
         self.set_size, self.augment_sets = 2, False
         layers = p.gen_layers or GENERATORS[p.generator]
         self.g = Generator(p.image_size, p.z_size, p.width, layers, p.generator == "uresnet",
-                           p.dropout)
+                           p.dropout, p.gen_levels)
         self.d = Critic(p.image_size, p.critic_width, p.critic_layers, p.dropout)
 
     # ------------------------------------------------------------------ training

@@ -20,10 +20,10 @@ LEVELS = 4  # number of halvings; the published networks use 4 (50 -> 4)
 NOISE_CHANNELS = (8, 4, 2)  # z is projected to these many channels at the 3 deepest decoder sizes
 
 
-def level_sizes(size: int) -> list[int]:
-    """Spatial size at each level: [size, ceil(size/2), ...] (LEVELS + 1 entries)."""
+def level_sizes(size: int, levels: int = LEVELS) -> list[int]:
+    """Spatial size at each level: [size, ceil(size/2), ...] (levels + 1 entries)."""
     sizes = [size]
-    for _ in range(LEVELS):
+    for _ in range(levels):
         sizes.append((sizes[-1] + 1) // 2)
     return sizes
 
@@ -151,25 +151,27 @@ class DecoderBlock(nn.Module):
 
 class Generator(nn.Module):
     """G(x, z): encode the conditioning drawing, inject z at the three deepest decoder sizes,
-    decode (with encoder skips when ``unet``), three final convs, sigmoid."""
+    decode (with encoder skips when ``unet``), three final convs, sigmoid. ``levels`` halvings
+    (published 4, a 4x4 bottleneck); fewer keep more of the drawing's layout in the bottleneck,
+    the only path from input to output without skips."""
 
     def __init__(self, size: int, z_dim: int, width: int, n_layers: int, unet: bool,
-                 dropout: float):
+                 dropout: float, levels: int = LEVELS):
         super().__init__()
-        ch = [width, width, 2 * width, 2 * width]
-        self.sizes, self.unet = level_sizes(size), unet
+        ch = [width, width, 2 * width, 2 * width][:levels]
+        self.sizes, self.unet = level_sizes(size, levels), unet
         self.encoder = Encoder(1, ch, n_layers, "batch", dropout)
         self.noise = nn.ModuleList([nn.Linear(z_dim, n * self.sizes[-1 - i] ** 2)
                                     for i, n in enumerate(NOISE_CHANNELS)])
         self.decoder = nn.ModuleList()
         pre_ch, prev = 0, ch[-1]  # channels of the previous block's pre/main outputs
-        for i in range(LEVELS + 1):
-            skip = (1 if i == LEVELS else ch[-i - 1]) if unet and i > 0 else 0
+        for i in range(levels + 1):
+            skip = (1 if i == levels else ch[-i - 1]) if unet and i > 0 else 0
             noise = NOISE_CHANNELS[i] if i < len(NOISE_CHANNELS) else 0
-            out = ch[0] if i == LEVELS else ch[-i - 1]
+            out = ch[0] if i == levels else ch[-i - 1]
             self.decoder.append(DecoderBlock(
                 pre_ch, prev + skip + noise, out, n_layers, self.sizes[-i - 1],
-                None if i == LEVELS else self.sizes[-i - 2], dropout))
+                None if i == levels else self.sizes[-i - 2], dropout))
             pre_ch = prev = out
         self.final = nn.Sequential(conv(ch[0], ch[0]), conv(ch[0], ch[0]),
                                    conv(ch[0], 1, norm=None))
