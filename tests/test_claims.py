@@ -87,3 +87,46 @@ def test_missing_families_say_not_enough_points():
 def test_verdict_reads_the_interval():
     assert verdict(0.1, 0.3) == "holds" and verdict(-0.3, -0.1) == "does not hold"
     assert verdict(-0.1, 0.1) == "inconclusive" and verdict(-0.3, -0.1, False) == "holds"
+
+
+def _claims_table(rows):
+    """A claims table as the rule writes it: (claim, value, lo, hi, verdict) rows."""
+    return pd.DataFrame([{"dataset": "omniglot", "claim": c, "statement": f"{c} statement",
+                          "statistic": "s", "value": v, "lo": lo, "hi": hi, "verdict": vd,
+                          "evidence": ""} for c, v, lo, hi, vd in rows])
+
+
+def test_across_runs_puts_runs_side_by_side_and_counts_holds():
+    from divrec.claims import across_runs
+
+    nan = float("nan")
+    a = _claims_table([("gan", 0.06, 0.01, 0.12, "holds"), ("beta", nan, nan, nan,
+                                                              "not enough points"),
+                       ("ns", 0.03, -0.02, 0.08, "inconclusive")])
+    b = _claims_table([("gan", 0.04, -0.02, 0.09, "inconclusive"), ("beta", -0.6, -0.8, -0.4,
+                                                                   "holds"),
+                       ("ns", 0.05, 0.01, 0.09, "holds")])
+    t = across_runs({"results": a, "results1": b}).set_index("claim")
+    assert list(t.columns) == ["dataset", "statement", "results", "results1", "holds"]
+    assert t.loc["gan", "results"] == "0.060 [0.010, 0.120] holds"
+    assert t.loc["gan", "results1"] == "0.040 [-0.020, 0.090] inconclusive"
+    assert t.loc["beta", "results"] == "— not enough points"
+    # untested runs do not count: beta was testable in one run and held there
+    assert t["holds"].to_dict() == {"gan": "1 of 2", "beta": "1 of 1", "ns": "1 of 2"}
+
+
+def test_claims_cli_reads_each_results_folder(tmp_path, capsys):
+    from divrec.cli import main
+
+    for run, value in (("r0", 0.06), ("r1", -0.05)):
+        (tmp_path / run / "omniglot").mkdir(parents=True)
+        verdict_ = "holds" if value > 0 else "does not hold"
+        _claims_table([("gan", value, value - 0.01, value + 0.01, verdict_)]).to_parquet(
+            tmp_path / run / "omniglot" / "claims.parquet")
+    assert main(["claims", str(tmp_path / "r0"), str(tmp_path / "r1")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"| statement | {tmp_path / 'r0'} | {tmp_path / 'r1'} | holds |"
+    assert lines[2] == ("| gan statement | 0.060 [0.050, 0.070] holds | "
+                        "-0.050 [-0.060, -0.040] does not hold | 1 of 2 |")
+    assert main(["claims", str(tmp_path / "r0"), str(tmp_path / "missing")]) == 2
+    assert "no claims table at" in capsys.readouterr().err

@@ -255,3 +255,22 @@ def claims_rule(job) -> None:
     table.insert(0, "dataset", dataset)
     save_parquet(table, job.output[0],
                  provenance({"evaluation": ev, "figures": fig}, cfg["seed"], "cpu"))
+
+
+def across_runs(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per (dataset, claim) and one ``value [CI] verdict`` column per run (``tables``:
+    run label -> its claims table), then ``holds``: in how many of the runs that could test
+    the claim it held. The class bootstrap of one run does not see the training seed; this
+    reads verdicts across seeds (or machines) side by side."""
+    cells = []
+    for run, t in tables.items():
+        text = t.apply(lambda r: "—" if pd.isna(r["value"]) else
+                       f"{r['value']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]", axis=1)
+        cells.append(t.assign(run=run, cell=text + " " + t["verdict"]))
+    long = pd.concat(cells, ignore_index=True)
+    keys = ["dataset", "claim", "statement"]
+    wide = long.pivot_table(index=keys, columns="run", values="cell", aggfunc="first",
+                            sort=False)[list(tables)]
+    tested = long[long["verdict"] != "not enough points"].groupby(keys, sort=False)["verdict"]
+    count = tested.agg(lambda v: f"{(v == 'holds').sum()} of {len(v)}")
+    return wide.join(count.rename("holds")).fillna({"holds": "0 of 0"}).reset_index()

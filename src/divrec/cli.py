@@ -155,6 +155,24 @@ def cmd_evaluate(args):
           f"[{row.recognizability_lo:.4f}, {row.recognizability_hi:.4f}]; figure {out}/plane.png")
 
 
+def cmd_claims(args):
+    """The papers' findings of several runs (seeds, machines) side by side."""
+    import pandas as pd
+
+    from divrec.claims import across_runs
+
+    tables = {}
+    for folder in args.results:
+        path = Path(Layout(folder).claims(args.dataset))
+        if not path.exists():
+            raise DivrecError(f"no claims table at {path} (run the workflow's claims rule for "
+                              f"{folder} first)")
+        tables[folder] = pd.read_parquet(path)
+    table = across_runs(tables).drop(columns=["dataset", "claim"])
+    for row in [list(table.columns), ["---"] * table.shape[1], *table.astype(str).values.tolist()]:
+        print("| " + " | ".join(row) + " |")
+
+
 def _check_user_file(args, lay: Layout, st) -> None:
     """Refuse what would silently score wrong (divrec.user_samples); warn when the humans on the
     plane were scored with other settings."""
@@ -236,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(sp)
     with_point(sp)
     sp.set_defaults(fn=cmd_sample)
+
+    sp = sub.add_parser("claims", help="the papers' findings of several results folders (e.g. "
+                        "seed replicates) side by side, with how often each held")
+    sp.add_argument("results", nargs="+", help="results folders, e.g. results results1")
+    sp.add_argument("--dataset", default="omniglot")
+    sp.set_defaults(fn=cmd_claims)
 
     sp = sub.add_parser("evaluate", help="score your own samples.npz with the trained critics")
     sp.add_argument("samples", help="npz with samples [C, N, H, W] and exemplars [C, H, W]")
