@@ -171,10 +171,12 @@ def test_dagan_rejects_unknown_generator():
         build_model("dagan", {"generator": "vgg"})
 
 
+@pytest.mark.parametrize("generator", ["resnet", "uresnet"])
 @pytest.mark.parametrize("levels,bottleneck", [(2, 13), (3, 7), (4, 4)])
-def test_dagan_gen_levels_set_the_generator_bottleneck(levels, bottleneck):
+def test_dagan_gen_levels_set_the_generator_bottleneck(generator, levels, bottleneck):
     """The deepest encoder map is the ResNet generator's only path from input to output."""
-    model = build_model("dagan", {**TINY["dagan_rn"][1], "gen_levels": levels}).eval()
+    params = {**TINY["dagan_rn"][1], "generator": generator, "gen_levels": levels}
+    model = build_model("dagan", params).eval()
     x, z = torch.rand(2, 1, SIZE, SIZE), torch.randn(2, 4)
     assert model.g.encoder(x)[-1].shape[-1] == bottleneck
     assert model.g(x, z).shape == (2, 1, SIZE, SIZE)
