@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from divrec.errors import DataError
@@ -31,6 +32,17 @@ def verify(path: Path, expected: str, algo: str = "sha256", fix: str = DOWNLOADE
         raise DataError(
             f"{algo} mismatch for {path}: expected {expected[:12]}…, got {got[:12]}… ({fix})"
         )
+
+
+def resolve_mirror(env_var: str, configured: str | None) -> Path | None:
+    """The offline mirror to use: ``$env_var``, else the config value if that folder exists."""
+    env = os.environ.get(env_var)
+    for cand in (env, configured):
+        if cand and Path(cand).is_dir():
+            return Path(cand)
+    if env:
+        raise DataError(f"{env_var}={env} is not a folder")
+    return None
 
 
 def read_sums(path: Path) -> dict[str, str]:

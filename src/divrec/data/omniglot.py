@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from divrec.data.checksums import MIRRORED, download, read_sums, verify
+from divrec.data.checksums import MIRRORED, download, read_sums, resolve_mirror, verify
 from divrec.errors import DataError
 from divrec.io import save_npz
 
@@ -28,17 +28,6 @@ OFFICIAL_MD5 = {
     "evaluation": "6b91aef0f799c5bb55b94e3f2daec811",
 }
 _PNG = re.compile(r"images_(background|evaluation)/([^/]+)/character(\d+)/(\d{4})_(\d{2})\.png$")
-
-
-def resolve_mirror(configured: str | None) -> Path | None:
-    """The offline mirror to use: $DIVREC_OMNIGLOT_MIRROR, else the config value if it exists."""
-    env = os.environ.get("DIVREC_OMNIGLOT_MIRROR")
-    for cand in (env, configured):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    if env:
-        raise DataError(f"DIVREC_OMNIGLOT_MIRROR={env} is not a folder")
-    return None
 
 
 def _load_npz(path: Path) -> np.ndarray:
@@ -118,7 +107,7 @@ def _assemble(records: list, meta: dict) -> dict[str, np.ndarray]:
 def fetch(out: str | os.PathLike, mirror: str | None = None, downloads: str = "data/downloads",
           base_url: str = OFFICIAL_URL) -> Path:
     """Produce ``out`` from the mirror when one is available, else from the official zips."""
-    src = resolve_mirror(mirror)
+    src = resolve_mirror("DIVREC_OMNIGLOT_MIRROR", mirror)
     if src is not None:
         arrays = from_mirror(src)
     else:

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from divrec.data.checksums import MIRRORED, file_digest, read_sums, verify
+from divrec.data.checksums import MIRRORED, file_digest, read_sums, resolve_mirror, verify
 from divrec.data.preprocess import binarize, minmax, resize, to_float, to_uint8
 from divrec.errors import ConfigError, DataError
 from divrec.io import atomic_path, save_npz
@@ -57,17 +57,6 @@ log = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------------------- fetch
-
-
-def resolve_mirror(configured: str | None) -> Path | None:
-    """The offline mirror to use: $DIVREC_QUICKDRAW_MIRROR, else the config value if it exists."""
-    env = os.environ.get(ENV_MIRROR)
-    for cand in (env, configured):
-        if cand and Path(cand).is_dir():
-            return Path(cand)
-    if env:
-        raise DataError(f"{ENV_MIRROR}={env} is not a folder")
-    return None
 
 
 def load_bitmaps(path: Path, max_n: int | None = None) -> np.ndarray:
@@ -129,7 +118,8 @@ def fetch(out: str | os.PathLike, categories: list[str], max_per_category: int |
     """Write ``raw.npz`` with the first ``max_per_category`` drawings of every category."""
     if not categories:
         raise ConfigError("data.quickdraw.categories is empty")
-    files = category_files(list(categories), resolve_mirror(mirror), Path(downloads), base_url)
+    mirror_dir = resolve_mirror(ENV_MIRROR, mirror)
+    files = category_files(list(categories), mirror_dir, Path(downloads), base_url)
     imgs = [load_bitmaps(files[c], max_per_category) for c in categories]
     save_npz(out, images=np.concatenate(imgs),
              category=np.repeat(np.arange(len(imgs), dtype=np.int16), [len(x) for x in imgs]),
