@@ -80,13 +80,9 @@ def warp(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
 def simclr_view(x: torch.Tensor, g: torch.Generator, strength: str = "normal") -> torch.Tensor:
     """One augmented view per image, in fp32 even under autocast: the warp's coordinates are a
     matmul, which bf16 autocast would round to ~0.1 px and so flip binarised pixels."""
-    with torch.autocast(x.device.type, enabled=False):
-        return _view(x.float(), g, strength)
-
-
-def _view(x: torch.Tensor, g: torch.Generator, strength: str) -> torch.Tensor:
     n, dev, s = x.shape[0], x.device, STRENGTH[strength]
-    choice = torch.randint(3, (n,), generator=g).to(dev)
-    mats = torch.stack([_crop(n, g, dev, s), _affine(n, g, dev, s), _perspective(n, g, dev, s)])
-    h = mats[choice, torch.arange(n, device=dev)]
-    return binarize(warp(x, h), 0.5)
+    with torch.autocast(dev.type, enabled=False):
+        choice = torch.randint(3, (n,), generator=g).to(dev)
+        mats = torch.stack([_crop(n, g, dev, s), _affine(n, g, dev, s),
+                            _perspective(n, g, dev, s)])
+        return binarize(warp(x.float(), mats[choice, torch.arange(n, device=dev)]), 0.5)

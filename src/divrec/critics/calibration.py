@@ -29,10 +29,6 @@ PUBLISHED = {"protonet_test_acc": 0.978, "simclr_test_ntxent_448": 5.05}
 NTXENT_BATCH = 448
 
 
-def _uint8(part: FewShotPart) -> np.ndarray:
-    return (part.images.squeeze(2).cpu().numpy() * 255).round().astype(np.uint8)
-
-
 def protonet_accuracy(critics: Critics, part: FewShotPart, k_way: int = 20,
                       tasks_per_class: int = 500, seed: int = 44,
                       image_size: int | None = None) -> dict:
@@ -40,7 +36,7 @@ def protonet_accuracy(critics: Critics, part: FewShotPart, k_way: int = 20,
     construction on ``part``: supports = exemplars, queries = the other drawings."""
     c, m = part.images.shape[:2]
     k = min(k_way, c)
-    imgs = _uint8(part)
+    imgs = (part.images.squeeze(2).cpu().numpy() * 255).round().astype(np.uint8)
     flat = imgs.reshape(c * m, *imgs.shape[2:])
     emb = critics.metric(flat, image_size or imgs.shape[-1]).view(c, m, -1)
     ex = part.exemplar.cpu()
@@ -98,10 +94,8 @@ def calibration_table(kind: str, model, parts: dict[str, FewShotPart], evaluatio
                          "published": (PUBLISHED["simclr_test_ntxent_448"]
                                        if name == "test" and omniglot and r["batch"] == NTXENT_BATCH
                                        else None)})
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows).assign(**train_info)
     df.insert(0, "critic", kind)
-    for key, val in train_info.items():
-        df[key] = val
     return df
 
 

@@ -32,9 +32,7 @@ class Encoder(nn.Module):
     def __init__(self, z_dim: int = 256, image_size: int = IMAGE_SIZE, width: int = 64):
         super().__init__()
         self.convs = nn.Sequential(*(conv_block(1 if i == 0 else width, width) for i in range(4)))
-        side = image_size
-        for _ in range(4):
-            side //= 2
+        side = image_size // 16  # four floor-halving max-pools
         self.head = nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Linear(width * side * side, z_dim))
         self.to(memory_format=torch.channels_last)
 

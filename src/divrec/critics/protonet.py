@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from divrec.config import TrainConfig
 from divrec.critics.encoder import Encoder
 from divrec.data.preprocess import IMAGE_SIZE
 from divrec.data.splits import FewShotPart
+from divrec.training.trainable import Trainable
 
 
 @dataclass
@@ -51,10 +51,9 @@ def episode(part: FewShotPart, k_way: int, n_query: int, g: torch.Generator):
     return support, queries, labels
 
 
-class ProtoNet(nn.Module):
+class ProtoNet(Trainable):
     Params = ProtoNetParams
     batch_kind = "episodes"
-    binary = True
 
     def __init__(self, p: ProtoNetParams):
         super().__init__()
@@ -71,19 +70,3 @@ class ProtoNet(nn.Module):
         logits = -sq_dist(z[len(support):], z[: len(support)])
         return {"loss": F.cross_entropy(logits, labels),
                 "acc": (logits.argmax(1) == labels).float().mean()}
-
-    def configure_optimizers(self, tc: TrainConfig):
-        return {"main": torch.optim.Adam(self.parameters(), lr=tc.lr,
-                                         weight_decay=tc.weight_decay)}
-
-    def train_step(self, batch, opts, step, tc):
-        opt = opts["main"]
-        opt.zero_grad(set_to_none=True)
-        out = self.loss(batch)
-        out["loss"].backward()
-        opt.step()
-        return out
-
-    @torch.no_grad()
-    def val_step(self, batch):
-        return self.loss(batch)

@@ -13,12 +13,12 @@ lives in ``--state``, outside the package) and writes this folder.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import torch
 
+from divrec.data.checksums import file_digest, read_sums
 from divrec.errors import DataError
 
 ROOT = Path(__file__).resolve().parent / "reference"
@@ -27,38 +27,24 @@ DEFAULT = "omniglot_weak"
 KINDS = ("simclr", "protonet")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def manifest(folder: Path) -> dict[str, str]:
     sums = folder / "SHA256SUMS"
     if not sums.exists():
         raise DataError(f"no reference critics at {folder} (missing {sums.name}); train them with "
                         "`python -m divrec reference-critics` or set critics.source: train")
-    out = {}
-    for line in sums.read_text().splitlines():
-        if line.strip():
-            digest, name = line.split(maxsplit=1)
-            out[name.strip().lstrip("*")] = digest
-    return out
+    return read_sums(sums)
 
 
 def reference_critic(kind: str, name: str = DEFAULT) -> Path:
     """Path of a shipped critic after checking its SHA256 against the manifest."""
-    folder = ROOT / name
-    sums = manifest(folder)
-    path = folder / f"{kind}.pt"
-    if f"{kind}.pt" not in sums or not path.exists():
+    folder, file = ROOT / name, f"{kind}.pt"
+    sums, path = manifest(folder), folder / file
+    if file not in sums or not path.exists():
         raise DataError(f"reference critic {path} is not shipped (manifest {folder}/SHA256SUMS)")
-    got = _sha256(path)
-    if got != sums[f"{kind}.pt"]:
+    got = file_digest(path)
+    if got != sums[file]:
         raise DataError(f"reference critic {path}: SHA256 {got[:12]}... does not match the "
-                        f"manifest ({sums[f'{kind}.pt'][:12]}...); restore it with git checkout")
+                        f"manifest ({sums[file][:12]}...); restore it with git checkout")
     return path
 
 
@@ -82,7 +68,7 @@ def write_reference(checkpoints: dict[str, str | os.PathLike], calibration, out:
         keep["state_dict"] = {k: v.float() if v.is_floating_point() else v
                               for k, v in ck["state_dict"].items()}
         save_torch(keep, out / f"{kind}.pt")
-        lines.append(f"{_sha256(out / f'{kind}.pt')}  {kind}.pt")
+        lines.append(f"{file_digest(out / f'{kind}.pt')}  {kind}.pt")
     calibration.to_csv(out / "calibration.csv", index=False)
     (out / "SHA256SUMS").write_text("\n".join(sorted(lines)) + "\n")
 
@@ -110,4 +96,4 @@ def install_reference(job) -> None:
             "resumed_from": None, "precision": ck.get("precision"), "device": "reference",
             "threads": None}
     table = calibration_table(kind, model, parts, cfg["evaluation"], info)
-    save_parquet(table, job.output.calibration, {"reference": str(src), "sha256": _sha256(src)})
+    save_parquet(table, job.output.calibration, {"reference": str(src), "sha256": file_digest(src)})

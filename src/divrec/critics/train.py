@@ -29,8 +29,7 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
     seed_everything(tc.seed)
     device = torch.device(device)
     model = build_critic(kind, section)
-    train = load_part(split_path, "train", size=size).to(device)
-    val = load_part(split_path, "val", size=size).to(device)
+    train, val = (load_part(split_path, part, size=size).to(device) for part in ("train", "val"))
 
     if kind == "simclr":
         def batch_fn(step, part=train):
@@ -45,11 +44,10 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
         kv = min(20, val.n_classes)
         val_fn = (lambda i: batch_fn(10_000_000 + i, val, kv)) if kv >= 2 else None
 
-    run_cfg = {"kind": kind, "params": section, "dataset": dataset,
-               "data": cfg["data"][dataset]}
+    meta = {"kind": kind, "params": section, "dataset": dataset}
     start = time.perf_counter()
-    trainer, meta = fit_and_export(model, tc, state_dir, device, run_cfg,
-                                   {"kind": kind, "params": section, "dataset": dataset}, out,
+    trainer, meta = fit_and_export(model, tc, state_dir, device,
+                                   {**meta, "data": cfg["data"][dataset]}, meta, out,
                                    history_out, batch_fn, val_fn, desc=f"critic {kind}")
     seconds = time.perf_counter() - start
     if calibration_out:
