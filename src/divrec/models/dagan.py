@@ -59,17 +59,6 @@ class Params:
     image_size: int = IMAGE_SIZE
 
 
-def _check(p: Params) -> None:
-    if p.generator not in GENERATORS:
-        raise ConfigError(f"dagan generator '{p.generator}' unknown; use one of {list(GENERATORS)}")
-    if p.pairing not in PAIRINGS:
-        raise ConfigError(f"dagan pairing '{p.pairing}' unknown; use one of {list(PAIRINGS)}")
-    if not 2 <= p.gen_levels <= LEVELS:
-        raise ConfigError(f"dagan gen_levels must be in 2..{LEVELS} (got {p.gen_levels})")
-    if p.c_iter < 1:
-        raise ConfigError(f"dagan c_iter must be >= 1 (got {p.c_iter})")
-
-
 @register("dagan")
 class Dagan(GenerativeModel):
     Params = Params
@@ -77,7 +66,15 @@ class Dagan(GenerativeModel):
 
     def __init__(self, p: Params):
         super().__init__()
-        _check(p)
+        if p.generator not in GENERATORS:
+            raise ConfigError(f"dagan generator '{p.generator}' unknown; "
+                              f"use one of {list(GENERATORS)}")
+        if p.pairing not in PAIRINGS:
+            raise ConfigError(f"dagan pairing '{p.pairing}' unknown; use one of {list(PAIRINGS)}")
+        if not 2 <= p.gen_levels <= LEVELS:
+            raise ConfigError(f"dagan gen_levels must be in 2..{LEVELS} (got {p.gen_levels})")
+        if p.c_iter < 1:
+            raise ConfigError(f"dagan c_iter must be >= 1 (got {p.c_iter})")
         self.p = p
         # same_class reads two distinct drawings of one class from a set batch of size 2
         self.batch_kind = "sets" if p.pairing == "same_class" else "pairs"

@@ -44,44 +44,38 @@ class SamePad(nn.Module):
 class ChannelLayerNorm(nn.Module):
     """Normalise each sample over (C, H, W), then a per-channel affine."""
 
-    def __init__(self, channels: int, eps: float = 1e-5):
+    def __init__(self, channels: int):
         super().__init__()
-        self.eps = eps
         self.weight = nn.Parameter(torch.ones(channels))
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.layer_norm(x, x.shape[1:], eps=self.eps)
+        x = F.layer_norm(x, x.shape[1:], eps=1e-5)
         return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-def _norm(kind: str, channels: int) -> nn.Module:
-    if kind == "batch":
-        return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
-    return ChannelLayerNorm(channels)
+def _block(layers: list[nn.Module], cout: int, norm: str | None, dropout: float):
+    """``layers``, then with ``norm`` LeakyReLU and the norm, then dropout if any."""
+    if norm == "batch":
+        layers += [nn.LeakyReLU(0.2), nn.BatchNorm2d(cout, eps=1e-3, momentum=0.01)]
+    elif norm:
+        layers += [nn.LeakyReLU(0.2), ChannelLayerNorm(cout)]
+    if dropout > 0:
+        layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
 
 
 def conv(cin: int, cout: int, stride: int = 1, norm: str | None = "batch",
          dropout: float = 0.0) -> nn.Sequential:
     """Same-padded 3x3 conv; with ``norm`` it is followed by LeakyReLU and the norm."""
-    layers: list[nn.Module] = ([nn.Conv2d(cin, cout, 3, 1, 1)] if stride == 1
-                               else [SamePad(stride), nn.Conv2d(cin, cout, 3, stride)])
-    if norm:
-        layers += [nn.LeakyReLU(0.2), _norm(norm, cout)]
-    if dropout > 0:
-        layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+    return _block([nn.Conv2d(cin, cout, 3, 1, 1)] if stride == 1
+                  else [SamePad(stride), nn.Conv2d(cin, cout, 3, stride)], cout, norm, dropout)
 
 
-def up(cin: int, cout: int, size: int, activate: bool = True, dropout: float = 0.0):
+def up(cin: int, cout: int, size: int, norm: str | None = "batch", dropout: float = 0.0):
     """Nearest upsample to ``size`` then a size-preserving transposed 3x3 conv."""
-    layers: list[nn.Module] = [nn.Upsample(size=(size, size)),
-                               nn.ConvTranspose2d(cin, cout, 3, stride=1, padding=1)]
-    if activate:
-        layers += [nn.LeakyReLU(0.2), _norm("batch", cout)]
-    if dropout > 0:
-        layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+    return _block([nn.Upsample(size=(size, size)),
+                   nn.ConvTranspose2d(cin, cout, 3, stride=1, padding=1)], cout, norm, dropout)
 
 
 class EncoderBlock(nn.Module):
@@ -92,9 +86,8 @@ class EncoderBlock(nn.Module):
                  dropout: float):
         super().__init__()
         self.pre = conv(pre_ch, pre_ch, stride=2, norm=None)
-        self.convs = nn.ModuleList([conv(in_ch + pre_ch, out_ch, norm=norm)])
-        for i in range(1, n_layers):
-            self.convs.append(conv(in_ch + i * out_ch, out_ch, norm=norm))
+        self.convs = nn.ModuleList([conv(in_ch + (i * out_ch if i else pre_ch), out_ch, norm=norm)
+                                    for i in range(n_layers)])
         self.down = conv(in_ch + n_layers * out_ch, out_ch, 2, norm, dropout)
 
     def forward(self, pre: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -132,7 +125,7 @@ class DecoderBlock(nn.Module):
     def __init__(self, pre_ch: int, in_ch: int, out_ch: int, n_layers: int, size: int,
                  up_size: int | None, dropout: float):
         super().__init__()
-        self.pre = nn.ModuleList([up(pre_ch, pre_ch, size, activate=False)
+        self.pre = nn.ModuleList([up(pre_ch, pre_ch, size, norm=None)
                                   for _ in range(n_layers)] if pre_ch else [])
         self.convs = nn.ModuleList([conv(pre_ch + in_ch + i * out_ch, out_ch)
                                     for i in range(n_layers)])

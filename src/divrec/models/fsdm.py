@@ -83,16 +83,9 @@ class Fsdm(DiffusionModel):
             raise ConfigError(f"fsdm context_kind must be 'vector' or 'map', got "
                               f"'{p.context_kind}'")
         super().__init__(p)
+        self.set_size, self.augment_sets = p.set_size, p.augment_sets
         self.encoder = (SetEncoder(p.enc_width, p.context_dim, p.variational)
                         if p.context_kind == "vector" else MapEncoder(p.enc_width, p.map_channels))
-
-    @property
-    def set_size(self) -> int:
-        return self.p.set_size
-
-    @property
-    def augment_sets(self) -> bool:
-        return self.p.augment_sets
 
     def unet_params(self, p, **over):
         if p.context_kind == "map":

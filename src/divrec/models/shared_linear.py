@@ -24,10 +24,9 @@ class _Tape:
         self.grads: list[torch.Tensor | None] = []
 
     def weight_grads(self) -> tuple[torch.Tensor, torch.Tensor]:
-        used = [(x, g) for x, g in zip(self.inputs, self.grads) if g is not None]
+        xs, gs = zip(*[(x, g) for x, g in zip(self.inputs, self.grads) if g is not None])
         self.inputs, self.grads = [], []
-        x = torch.cat([x for x, _ in used])
-        g = torch.cat([g for _, g in used])
+        x, g = torch.cat(xs), torch.cat(gs)
         # sum(0) accumulates in fp32 and rounds once, like the weight GEMM; sum(0, dtype=float32)
         # of a bf16 [T*B, 4H] tensor costs as much as that GEMM here (3 % of a VAE-STN step)
         return g.t() @ x, g.sum(0)

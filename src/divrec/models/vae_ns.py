@@ -30,7 +30,6 @@ Each gradient element is clamped to [-grad_clamp, grad_clamp] (published: 1).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -40,6 +39,7 @@ from torch import nn
 from divrec.config import TrainConfig
 from divrec.data.preprocess import IMAGE_SIZE, binarize
 from divrec.models.base import GenerativeModel
+from divrec.models.dagan_nets import level_sizes
 from divrec.models.registry import register
 
 LEVELS = 4  # encoder halvings: 50 -> 25 -> 13 -> 7 -> 4, as published
@@ -61,14 +61,6 @@ class Params:
     grad_clamp: float | None = 1.0
     augment: bool = True
     image_size: int = IMAGE_SIZE
-
-
-def _sizes(size: int) -> list[int]:
-    """[size, ceil(size/2), ...]: spatial size after each encoder level."""
-    out = [size]
-    for _ in range(LEVELS):
-        out.append(math.ceil(out[-1] / 2))
-    return out
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -147,7 +139,7 @@ class Encoder(nn.Module):
                 layers.append(_conv(cin, cout, 2 if i == p.convs_per_level - 1 else 1))
                 cin = cout
         self.convs = nn.Sequential(*layers)
-        self.proj = _fc(cin * _sizes(p.image_size)[-1] ** 2, p.hidden_dim)
+        self.proj = _fc(cin * level_sizes(p.image_size, LEVELS)[-1] ** 2, p.hidden_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.proj(self.convs(x).flatten(1))
@@ -162,7 +154,7 @@ class Decoder(nn.Module):
 
     def __init__(self, p: Params):
         super().__init__()
-        sizes = _sizes(p.image_size)[::-1]  # [4, 7, 13, 25, 50]
+        sizes = level_sizes(p.image_size, LEVELS)[::-1]  # [4, 7, 13, 25, 50]
         self.start = (p.width * 2 ** (LEVELS - 1), sizes[0])
         self.z, self.c = nn.Linear(p.z_dim, p.hidden_dim), nn.Linear(p.c_dim, p.hidden_dim)
         self.initial = nn.Linear(p.hidden_dim, self.start[0] * sizes[0] ** 2)

@@ -44,11 +44,9 @@ def _kl(mus: list, logvars: list, like: torch.Tensor) -> torch.Tensor:
 
 def _mlp(*sizes: int) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return nn.Sequential(*layers[:-1])  # no ReLU after the last layer
 
 
 def invert_theta(theta: torch.Tensor) -> torch.Tensor:

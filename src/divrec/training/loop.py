@@ -126,24 +126,23 @@ class Trainer:
                 be.copy_(b)
 
     def _check_finite(self, metrics: dict) -> None:
-        bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
-        if bad:
-            if self.state_path.exists():
-                where = (f"last good checkpoint {self.state_path} (step {self.last_saved_step}) "
-                         "kept — lower the lr or add grad_clip, then rerun to resume from it")
-            else:
-                where = (f"no checkpoint was saved yet (the first is due at step "
-                         f"{self.tc.checkpoint_every}) — lower the lr or add grad_clip, then "
-                         "rerun from step 0")
-            raise TrainingDiverged(f"{self.desc}: non-finite {sorted(bad)} at step {self.step}; "
-                                   f"{where}")
+        bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))
+        if not bad:
+            return
+        if self.state_path.exists():
+            where = (f"last good checkpoint {self.state_path} (step {self.last_saved_step}) "
+                     "kept — lower the lr or add grad_clip, then rerun to resume from it")
+        else:
+            where = (f"no checkpoint was saved yet (the first is due at step "
+                     f"{self.tc.checkpoint_every}) — lower the lr or add grad_clip, then "
+                     "rerun from step 0")
+        raise TrainingDiverged(f"{self.desc}: non-finite {bad} at step {self.step}; {where}")
 
     def _validate(self, val_fn: Callable[[int], object]) -> float:
         self.model.eval()
-        losses = []
         with autocast(self.device, self.precision):
-            for i in range(self.tc.val_batches):
-                losses.append(_scalar(self.model.val_step(val_fn(i))["loss"]))
+            losses = [_scalar(self.model.val_step(val_fn(i))["loss"])
+                      for i in range(self.tc.val_batches)]
         self.model.train()
         return sum(losses) / len(losses)
 

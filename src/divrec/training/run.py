@@ -53,16 +53,16 @@ def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split
     device = torch.device(device)
     params = model_params(cfg, dataset, model_name, point_name)
     model = build_model(entry["family"], params, f"models.{model_name}.params")
-    train = load_part(split_path, "train", binary=model.binary).to(device)
-    val = load_part(split_path, "val", binary=model.binary).to(device)
+    train, val = (load_part(split_path, part, binary=model.binary).to(device)
+                  for part in ("train", "val"))
     run_cfg = {"model": model_name, "family": entry["family"], "params": params,
                "dataset": dataset, "data": cfg["data"][dataset]}
     meta = {"model": model_name, "point": point_name, "family": entry["family"],
             "dataset": dataset, "params": params}
     val_fn = batch_function(model, val, tc, 10_000_000) if val.n_classes else None
-    trainer, _ = fit_and_export(model, tc, os.path.join(state_root, dataset, model_name,
-                                                        point_name), device, run_cfg, meta, out,
-                                history_out, batch_function(model, train, tc), val_fn,
+    state_dir = os.path.join(state_root, dataset, model_name, point_name)
+    trainer, _ = fit_and_export(model, tc, state_dir, device, run_cfg, meta, out, history_out,
+                                batch_function(model, train, tc), val_fn,
                                 desc=f"{model_name} {point_name}")
     trainer.finish()
 
