@@ -21,7 +21,7 @@ import pandas as pd
 
 from divrec.data.preprocess import IMAGE_SIZE
 from divrec.diverse.hull import HullResult, hull_rule, tsne_2d
-from divrec.diverse.reference import Reference
+from divrec.diverse.reference import Reference, cap
 from divrec.diverse.rules import knn_rule, memorisation
 from divrec.diverse.stability import jaccard, stability
 from divrec.errors import DataError
@@ -52,13 +52,6 @@ def real_side(ref: Reference, class_names: list[str]):
     rows = (classes[:, None] * m + np.arange(m)).ravel()
     loo = ref.ref_kth[rows] if len(set(classes.tolist())) == len(ref.test_names) else None
     return ref.test_feats[rows], np.repeat(classes, m), np.tile(np.arange(m), len(classes)), loo
-
-
-def cap(n: int, max_points: int | None, rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices of a seeded random subset of at most ``max_points`` (None: all) of ``n``."""
-    if max_points is None or n <= max_points:
-        return np.arange(n)
-    return np.sort(rng.choice(n, max_points, replace=False))
 
 
 def analyse(gen_feats: np.ndarray, class_names: list[str], n_per_class: int, gen_images,
@@ -122,8 +115,7 @@ def analyse(gen_feats: np.ndarray, class_names: list[str], n_per_class: int, gen
     knn_ids = set(gt[knn.outside[gt]].tolist())  # the k-NN verdicts on the same points
     summary = {
         "extractor": ref.extractor, "reference": ref.reference,
-        "n_generated": ng, "n_real": len(real), "n_tsne_generated": len(gt),
-        "n_tsne_real": len(rt),
+        "n_generated": ng, "n_real": len(real), "n_tsne_generated": len(gt), "n_tsne_real": len(rt),
         "hull_count": hull.count, "hull_fraction": hull.fraction, "overlap": hull.overlap,
         "knn_count": knn.count, "knn_fraction": knn.fraction, "knn_threshold": knn.threshold,
         "knn_count_tsne_subset": len(knn_ids),

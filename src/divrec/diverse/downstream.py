@@ -30,6 +30,7 @@ from divrec.critics.encoder import Encoder
 from divrec.data.preprocess import evaluation_view
 from divrec.device import autocast
 from divrec.errors import DataError
+from divrec.metrics.bootstrap import bootstrap_ci
 
 CONDITIONS = ("original", "original+generated", "original+diverse", "original+matched")
 
@@ -96,26 +97,24 @@ def downstream(samples: np.ndarray, class_names: list[str], diverse: np.ndarray,
     real_x, test_x = view(np.concatenate(real_x)), view(np.concatenate(test_x))
     real_y, test_y = torch.tensor(real_y), torch.tensor(test_y)
 
-    rows = []
+    rows, n = [], samples.shape[1]
     for seed in st.seeds:
         rng = np.random.default_rng(seed)
         for cond in CONDITIONS:
-            picks = []
+            gen_x, gen_y = [], []
             for label, ci in enumerate(chosen):
-                n = samples.shape[1]
                 if cond == "original+generated":
                     keep = np.arange(n)
                 elif cond == "original+diverse":
                     keep = np.flatnonzero(diverse[ci])
                 elif cond == "original+matched":
-                    keep = rng.choice(n, int(diverse[ci].sum()), replace=False)
+                    keep = np.sort(rng.choice(n, int(diverse[ci].sum()), replace=False))
                 else:
-                    keep = np.arange(0)
-                picks.append((label, samples[ci, np.sort(keep)]))
-            gen_x = [p for _, p in picks if len(p)]
-            gen_y = torch.tensor([lab for lab, p in picks for _ in range(len(p))], dtype=torch.long)
-            x = torch.cat([real_x] + ([view(np.concatenate(gen_x))] if gen_x else []))
-            y = torch.cat([real_y, gen_y])
+                    continue
+                gen_x.append(samples[ci, keep])
+                gen_y += [label] * len(keep)
+            x = torch.cat([real_x] + ([view(np.concatenate(gen_x))] if gen_y else []))
+            y = torch.cat([real_y, torch.tensor(gen_y, dtype=torch.long)])
             model = train_classifier(x, y, len(chosen), st, seed, precision)
             acc = per_class_accuracy(model, test_x, test_y, len(chosen))
             n_train = torch.bincount(y, minlength=len(chosen)).numpy()
@@ -132,15 +131,12 @@ def downstream(samples: np.ndarray, class_names: list[str], diverse: np.ndarray,
 def summarize_downstream(df: pd.DataFrame, n_boot: int = 1000, ci: float = 0.95) -> pd.DataFrame:
     """Per condition: mean accuracy and mean change vs ``original`` over classes (seeds
     averaged first), with bootstrap CIs over classes."""
-    from divrec.metrics.bootstrap import bootstrap_ci
-
     per_class = df.groupby(["condition", "class_index"], sort=False)[
         ["accuracy", "delta", "n_train"]].mean().reset_index()
     rows = []
     for cond, g in per_class.groupby("condition", sort=False):
-        acc, acc_lo, acc_hi = bootstrap_ci(g["accuracy"], n_boot, ci)
-        d, d_lo, d_hi = bootstrap_ci(g["delta"], n_boot, ci)
-        rows.append({"condition": cond, "accuracy": acc, "accuracy_lo": acc_lo,
-                     "accuracy_hi": acc_hi, "delta": d, "delta_lo": d_lo, "delta_hi": d_hi,
-                     "n_train_per_class": float(g["n_train"].mean()), "n_classes": len(g)})
+        row = {"condition": cond}
+        for col in ("accuracy", "delta"):
+            row[col], row[f"{col}_lo"], row[f"{col}_hi"] = bootstrap_ci(g[col], n_boot, ci)
+        rows.append({**row, "n_train_per_class": float(g["n_train"].mean()), "n_classes": len(g)})
     return pd.DataFrame(rows)

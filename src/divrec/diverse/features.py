@@ -99,10 +99,9 @@ def make_extractor(name: str, device: torch.device | str = "cpu", image_size: in
                    squeezenet_weights: str | None = None) -> Extractor:
     device = torch.device(device)
     if name == "simclr":
-        from divrec.critics.checkpoint import load_critic
-
         if critic_path is None:
             raise ConfigError("extractor 'simclr' needs the SimCLR critic checkpoint")
+        from divrec.critics.checkpoint import load_critic
         from divrec.critics.fast_encoder import FusedEncoder
 
         critic = load_critic(critic_path, device)

@@ -85,8 +85,7 @@ def faiss_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
               exclude_self: bool = False):
     import faiss
 
-    q = np.ascontiguousarray(as_tensor(query).numpy())
-    b = np.ascontiguousarray(as_tensor(base).numpy())
+    q, b = (np.ascontiguousarray(as_tensor(x).numpy()) for x in (query, base))
     quantizer = faiss.IndexFlatL2(b.shape[1])
     index = faiss.IndexIVFFlat(quantizer, b.shape[1], nlist)
     cp = faiss.ClusteringParameters()

@@ -33,11 +33,11 @@ def split_images(split_path: str | os.PathLike, part: str):
         return z[f"{part}_images"], [str(n) for n in z[f"{part}_names"]]
 
 
-def train_subset(n_train: int, max_train: int | None, seed: int) -> np.ndarray:
-    """Flat indices of the training images searched for memorisation (sorted)."""
-    if not max_train or max_train >= n_train:
-        return np.arange(n_train)
-    return np.sort(np.random.default_rng(seed).choice(n_train, max_train, replace=False))
+def cap(n: int, max_points: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of a seeded random subset of at most ``max_points`` (None: all) of ``n``."""
+    if max_points is None or n <= max_points:
+        return np.arange(n)
+    return np.sort(rng.choice(n, max_points, replace=False))
 
 
 @dataclass
@@ -64,12 +64,9 @@ def load_reference(path: str | os.PathLike) -> Reference:
         raise DataError(f"DS reference features not found: {path}")
     with np.load(path) as z:
         v = {k: z[k] for k in z.files}
-    for key in ("extractor", "reference"):
-        v[key] = str(v[key])
-    for key in ("train_per_class", "test_per_class", "k"):
-        v[key] = int(v[key])
-    for key in ("train_names", "test_names"):
-        v[key] = [str(s) for s in v[key]]
+    v.update({k: str(v[k]) for k in ("extractor", "reference")})
+    v.update({k: int(v[k]) for k in ("train_per_class", "test_per_class", "k")})
+    v.update({k: [str(s) for s in v[k]] for k in ("train_names", "test_names")})
     return Reference(**v)
 
 
@@ -77,7 +74,9 @@ def build_reference(split_path, extractor, st, seed: int = 0) -> Reference:
     """Embed the train and test images of a split with ``extractor``; ``st``: DiverseSettings."""
     train, train_names = split_images(split_path, "train")
     test, test_names = split_images(split_path, "test")
-    idx = train_subset(train.shape[0] * train.shape[1], st.memorisation.max_train, seed)
+    # the training images searched for memorisation
+    idx = cap(train.shape[0] * train.shape[1], st.memorisation.max_train or None,
+              np.random.default_rng(seed))
     train_flat = train.reshape(-1, *train.shape[2:])[idx]
     train_feats = extractor(train_flat).numpy()
     test_feats = extractor(test.reshape(-1, *test.shape[2:])).numpy()

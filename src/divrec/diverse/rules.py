@@ -90,10 +90,9 @@ def memorisation(gen_feats, train_feats, gen_images: np.ndarray, train_images: n
     ``gen_images`` [ng, H, W] and ``train_images`` [nt, H, W] are uint8."""
     d, idx = knn(gen_feats, train_feats, candidates, search)
     valid = idx >= 0  # approximate search may leave a slot unfilled
-    flat_idx = idx.clamp_min(0)
     ng, nc = idx.shape
     # each image is binarised once: the candidates' ink is gathered, not recomputed per pair
-    used, pos = np.unique(flat_idx.numpy(), return_inverse=True)
+    used, pos = np.unique(idx.clamp_min(0).numpy(), return_inverse=True)
     gen_ink, train_ink = ink(gen_images, image_size), ink(train_images[used], image_size)
     pos = torch.from_numpy(pos.reshape(ng, nc))
     pix = torch.cat([ink_difference(gen_ink[s:s + 1024, None], train_ink[pos[s:s + 1024]])

@@ -18,10 +18,11 @@ from divrec.provenance import provenance
 log = logging.getLogger(__name__)
 
 
-def _ids(cfg: dict, dataset: str, model: str, point: str) -> dict:
-    entry = cfg["models"].get(model, {"family": model, "label": model})
-    return {"dataset": dataset, "model": model, "point": point, "family": entry["family"],
-            "label": entry.get("label", model)}
+def _ids(job) -> dict:
+    w = job.wildcards
+    entry = job.cfg["models"].get(w.model, {"family": w.model, "label": w.model})
+    return {"dataset": w.dataset, "model": w.model, "point": w.point, "family": entry["family"],
+            "label": entry.get("label", w.model)}
 
 
 def _meta(cfg: dict, ids: dict, device) -> dict:
@@ -29,11 +30,11 @@ def _meta(cfg: dict, ids: dict, device) -> dict:
                       cfg["seed"], str(device))
 
 
-def _extractor(cfg, st, device, simclr_path):
+def _extractor(job, st):
     from divrec.diverse.features import make_extractor
 
-    return make_extractor(st.extractor, device, cfg["evaluation"]["image_size"], simclr_path,
-                          st.squeezenet_weights)
+    return make_extractor(st.extractor, job.device, job.cfg["evaluation"]["image_size"],
+                          getattr(job.input, "simclr", None), st.squeezenet_weights)
 
 
 def reference_rule(job) -> None:
@@ -42,9 +43,7 @@ def reference_rule(job) -> None:
 
     cfg, st = job.cfg, settings_from_config(job.cfg)
     t0 = time.perf_counter()
-    ref = build_reference(job.input.split, _extractor(cfg, st, job.device,
-                                                      getattr(job.input, "simclr", None)),
-                          st, cfg["seed"])
+    ref = build_reference(job.input.split, _extractor(job, st), st, cfg["seed"])
     ref.save(job.output[0])
     log.info("reference: %d train + %d test images embedded (%s) in %.1f s",
              len(ref.train_feats), len(ref.test_feats), ref.extractor, time.perf_counter() - t0)
@@ -59,7 +58,6 @@ def point_rule(job) -> None:
     from divrec.samples import load_samples
 
     cfg, inputs, outputs, device = job.cfg, job.input, job.output, job.device
-    dataset, model, point = job.wildcards.dataset, job.wildcards.model, job.wildcards.point
     st = settings_from_config(cfg)
     t0 = time.perf_counter()
     ss = load_samples(inputs.samples)
@@ -68,20 +66,18 @@ def point_rule(job) -> None:
     train = train.reshape(-1, *train.shape[2:])
     c, n = ss.samples.shape[:2]
     flat = ss.samples.reshape(c * n, *ss.samples.shape[2:])
-    simclr = getattr(inputs, "simclr", None)
-    feats = _extractor(cfg, st, device, simclr)(flat).numpy()
+    feats = _extractor(job, st)(flat).numpy()
     t_embed = time.perf_counter() - t0
     res = analyse(feats, ss.class_names, n, flat, ref, train, st, cfg["evaluation"]["image_size"])
-    ids = _ids(cfg, dataset, model, point)
+    ids = _ids(job)
     res.summary.update({"seconds_embed": t_embed, "seconds_total": time.perf_counter() - t0})
     meta = _meta(cfg, ids, device)
-    table = res.table
     for key, val in reversed(ids.items()):
-        table.insert(0, key, val)
-    save_parquet(table, outputs.table, meta)
+        res.table.insert(0, key, val)
+    save_parquet(res.table, outputs.table, meta)
     save_parquet(pd.DataFrame([{**ids, **res.summary}]), outputs.summary, meta)
     write_figures(res, ss.samples, train, st.grid, "knn", outputs.tsne, outputs.grid,
-                  f"{model} {point}")
+                  f"{ids['model']} {ids['point']}")
     log.info("%s", json.dumps(res.summary, default=float))
 
 
@@ -94,7 +90,7 @@ def downstream_rule(job) -> None:
     from divrec.diverse.downstream import CONDITIONS, downstream
     from divrec.samples import load_samples
 
-    cfg, inputs, w = job.cfg, job.input, job.wildcards
+    cfg, inputs = job.cfg, job.input
     st = settings_from_config(cfg)
     ss = load_samples(inputs.samples)
     table = pd.read_parquet(inputs.table)
@@ -109,7 +105,7 @@ def downstream_rule(job) -> None:
     precision = resolve_precision(train_config(cfg, None).precision, torch.device("cpu"))
     df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream,
                     precision)
-    ids = _ids(cfg, w.dataset, w.model, w.point)
+    ids = _ids(job)
     for key, val in reversed(ids.items()):
         df.insert(0, key, val)
     df["rule"] = st.downstream.rule

@@ -69,12 +69,10 @@ class DiverseSettings:
     grid: int = 24  # diverse samples shown beside their nearest training image
 
     def __post_init__(self):
-        if self.reference not in ("test", "train"):
-            raise ConfigError(f"diverse.reference must be 'test' or 'train', not "
-                              f"'{self.reference}'")
-        if self.downstream.rule not in ("knn", "hull"):
-            raise ConfigError(f"diverse.downstream.rule must be 'knn' or 'hull', not "
-                              f"'{self.downstream.rule}'")
+        for key, value, (a, b) in (("reference", self.reference, ("test", "train")),
+                                   ("downstream.rule", self.downstream.rule, ("knn", "hull"))):
+            if value not in (a, b):
+                raise ConfigError(f"diverse.{key} must be '{a}' or '{b}', not '{value}'")
 
 
 def settings_from_config(cfg: dict) -> DiverseSettings:

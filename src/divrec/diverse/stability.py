@@ -29,8 +29,7 @@ def pairwise_jaccard(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, 
     scores = []
     for (ia, fa), (ib, fb) in itertools.combinations(runs, 2):
         common = set(np.intersect1d(ia, ib).tolist())
-        da = {i for i, f in zip(ia.tolist(), fa, strict=True) if f and i in common}
-        db = {i for i, f in zip(ib.tolist(), fb, strict=True) if f and i in common}
+        da, db = (common & set(i[np.asarray(f, bool)].tolist()) for i, f in ((ia, fa), (ib, fb)))
         scores.append(jaccard(da, db))
     if not scores:
         return float("nan"), float("nan")

@@ -34,55 +34,38 @@ def _as_2d(x) -> np.ndarray:
     return x
 
 
-@dataclass(frozen=True)
-class GaussianStats:
-    """Mean and covariance of a feature set (what a reference-statistics file stores)."""
-
-    mu: np.ndarray
-    sigma: np.ndarray
-
-    @classmethod
-    def of(cls, feats) -> GaussianStats:
-        f = _as_2d(feats)
-        if len(f) < 2:
-            raise ValueError("need at least 2 feature vectors for a covariance")
-        return cls(f.mean(0), np.cov(f, rowvar=False, ddof=1).reshape(f.shape[1], f.shape[1]))
+def _gaussian(feats) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance (``ddof=1``) of a feature set."""
+    f = _as_2d(feats)
+    if len(f) < 2:
+        raise ValueError("need at least 2 feature vectors for a covariance")
+    return f.mean(0), np.cov(f, rowvar=False, ddof=1).reshape(f.shape[1], f.shape[1])
 
 
-def _psd_sqrt(a: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh((a + a.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-
-
-def frechet_distance_stats(s1: GaussianStats, s2: GaussianStats) -> float:
+def frechet_distance(real, fake) -> float:
     """||mu1 - mu2||² + Tr(S1 + S2 - 2 (S1 S2)^½).
 
     Tr (S1 S2)^½ = Σ √λ(S1^½ S2 S1^½): the inner matrix is symmetric PSD, so an eigen-decomposition
     replaces the general (and occasionally complex-valued) ``sqrtm`` without changing the value.
     """
-    if s1.mu.shape != s2.mu.shape:
-        raise ValueError(f"feature dimensions differ: {s1.mu.shape} vs {s2.mu.shape}")
-    r = _psd_sqrt(s1.sigma)
-    inner = r @ s2.sigma @ r
+    (mu1, s1), (mu2, s2) = _gaussian(real), _gaussian(fake)
+    if mu1.shape != mu2.shape:
+        raise ValueError(f"feature dimensions differ: {mu1.shape} vs {mu2.shape}")
+    w, v = np.linalg.eigh((s1 + s1.T) / 2)
+    r = (v * np.sqrt(np.clip(w, 0, None))) @ v.T  # S1^½
+    inner = r @ s2 @ r
     tr_covmean = np.sqrt(np.clip(np.linalg.eigvalsh((inner + inner.T) / 2), 0, None)).sum()
-    diff = s1.mu - s2.mu
-    fd = diff @ diff + np.trace(s1.sigma) + np.trace(s2.sigma) - 2 * tr_covmean
+    diff = mu1 - mu2
+    fd = diff @ diff + np.trace(s1) + np.trace(s2) - 2 * tr_covmean
     return float(max(fd, 0.0))
-
-
-def frechet_distance(real, fake) -> float:
-    return frechet_distance_stats(GaussianStats.of(real), GaussianStats.of(fake))
-
-
-def _poly_kernel(x: np.ndarray, y: np.ndarray, degree: int, coef0: float) -> np.ndarray:
-    return (x @ y.T / x.shape[1] + coef0) ** degree
 
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 1.0) -> float:
     """Unbiased MMD² for equal-size sets: within-set terms drop the diagonal, the cross term
     keeps it (the estimator of Bińkowski et al. and torch-fidelity)."""
     m = len(x)
-    kxx, kyy, kxy = (_poly_kernel(a, b, degree, coef0) for a, b in ((x, x), (y, y), (x, y)))
+    kxx, kyy, kxy = ((a @ b.T / a.shape[1] + coef0) ** degree
+                     for a, b in ((x, x), (y, y), (x, y)))
     within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
     return float(within - 2 * kxy.sum() / (m * m))
 
@@ -98,11 +81,9 @@ def kid(real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0,
     if size < 2:
         raise ValueError("KID needs at least 2 samples per set")
     rng = np.random.RandomState(seed)
-    vals = np.empty(subsets)
-    for i in range(subsets):
-        a = r[rng.choice(len(r), size, replace=False)]
-        b = f[rng.choice(len(f), size, replace=False)]
-        vals[i] = mmd2_unbiased(a, b, degree, coef0)
+    vals = np.array([mmd2_unbiased(r[rng.choice(len(r), size, replace=False)],
+                                   f[rng.choice(len(f), size, replace=False)], degree, coef0)
+                     for _ in range(subsets)])
     return float(vals.mean()), float(vals.std())
 
 

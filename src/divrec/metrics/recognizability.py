@@ -35,11 +35,9 @@ def make_tasks(n_classes: int, k_way: int = 20, per_class: int = 500,
     labels = torch.arange(n_classes).repeat(per_class)
     chunk = (n_classes // k_way) * k_way
     tasks = []
-    for start in range(0, len(labels), chunk):
-        part = labels[start:start + chunk]
+    for part in labels.split(chunk):
         part = part[torch.randperm(len(part), generator=g)]
-        usable = (len(part) // k_way) * k_way
-        tasks.append(part[:usable].view(-1, k_way))
+        tasks.append(part[:len(part) // k_way * k_way].view(-1, k_way))
     return torch.cat(tasks)
 
 
@@ -58,20 +56,22 @@ def recognizability(query_emb: torch.Tensor, exemplar_emb: torch.Tensor, tasks: 
     valid = torch.ones(c, n, dtype=torch.bool) if excluded is None else ~excluded.cpu()
     if (valid.sum(1) == 0).any():
         raise ValueError("every class needs at least one query sample")
+    if query_mode not in ("all", "random", "fresh"):
+        raise ValueError(f"unknown query_mode '{query_mode}'")
     q = query_emb.double().reshape(c * n, -1).cpu()
     e = exemplar_emb.double().cpu()
     d = (q.pow(2).sum(1, keepdim=True) + e.pow(2).sum(1)[None] - 2 * q @ e.t()).clamp_min(0)
     d = d.view(c, n, -1).permute(0, 2, 1)  # [C query class, C support class, N]
     k = tasks.shape[1]
-    hits = torch.zeros(c, n, dtype=torch.float64)
-    probs = torch.zeros(c, n, dtype=torch.float64)
-    counts = torch.zeros(c, dtype=torch.float64)
-    chosen_hits = torch.zeros(c, dtype=torch.float64)
+    hits, probs = torch.zeros(2, c, n, dtype=torch.float64)
+    counts, chosen_hits = torch.zeros(2, c, dtype=torch.float64)
     g = torch.Generator().manual_seed(seed)
-    fresh = _fresh_order(valid, tasks) if query_mode == "fresh" else None
-    if fresh is not None and not fresh[0].all():
-        log.warning("query_mode fresh: %d of %d classes have fewer samples than tasks; they are "
-                    "queried as in 'random' (samples reused)", int((~fresh[0]).sum()), c)
+    if query_mode == "fresh":  # classes with a distinct valid sample for each of their tasks
+        usable = valid.sum(1) >= torch.bincount(tasks.reshape(-1), minlength=c)
+        order = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)  # valid ones first
+        if not usable.all():
+            log.warning("query_mode fresh: %d of %d classes have fewer samples than tasks; they "
+                        "are queried as in 'random' (samples reused)", int((~usable).sum()), c)
     seen = torch.zeros(c, dtype=torch.long)
     for start in range(0, len(tasks), block):
         t = tasks[start:start + block]  # [B, k]
@@ -82,32 +82,20 @@ def recognizability(query_emb: torch.Tensor, exemplar_emb: torch.Tensor, tasks: 
         hits.index_add_(0, flat, correct.reshape(-1, n).double())
         probs.index_add_(0, flat, p.reshape(-1, n).double())
         counts.index_add_(0, flat, torch.ones_like(flat, dtype=torch.float64))
-        if query_mode in ("random", "fresh"):
+        if query_mode != "all":
             pick = torch.multinomial(valid[flat].double(), 1, generator=g).squeeze(1)
-            if fresh is not None:
+            if query_mode == "fresh":
                 occurrence = seen[flat] + _rank_within(flat, c)
                 seen += torch.bincount(flat, minlength=c)
-                use = fresh[0][flat]
-                pick[use] = fresh[1][flat[use], occurrence[use]]
+                use = usable[flat]
+                pick[use] = order[flat[use], occurrence[use]]
             got = correct.reshape(-1, n)[torch.arange(len(flat)), pick].double()
             chosen_hits.index_add_(0, flat, got)
-    per_sample = (hits / counts[:, None]).where(valid, torch.tensor(float("nan"), dtype=hits.dtype))
-    p_true = (probs / counts[:, None]).where(valid, torch.tensor(float("nan"), dtype=hits.dtype))
-    if query_mode == "all":
-        per_class = per_sample.nansum(1) / valid.sum(1)
-    elif query_mode in ("random", "fresh"):
-        per_class = chosen_hits / counts
-    else:
-        raise ValueError(f"unknown query_mode '{query_mode}'")
+    nan = torch.tensor(float("nan"), dtype=hits.dtype)
+    per_sample = (hits / counts[:, None]).where(valid, nan)
+    p_true = (probs / counts[:, None]).where(valid, nan)
+    per_class = per_sample.nansum(1) / valid.sum(1) if query_mode == "all" else chosen_hits / counts
     return Recognizability(per_class.float(), per_sample.float(), p_true.float())
-
-
-def _fresh_order(valid: torch.Tensor, tasks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(usable [C], order [C, N]): classes with a distinct valid sample for each of their tasks,
-    and each class's valid sample indices first, in order."""
-    need = torch.bincount(tasks.reshape(-1), minlength=valid.shape[0])
-    order = torch.argsort((~valid).to(torch.int8), dim=1, stable=True)
-    return valid.sum(1) >= need, order
 
 
 def _rank_within(flat: torch.Tensor, n_classes: int) -> torch.Tensor:
