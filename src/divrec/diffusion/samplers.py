@@ -24,7 +24,6 @@ from divrec.errors import ConfigError
 Cond = Mapping[str, torch.Tensor]
 Denoiser = Callable[[torch.Tensor, torch.Tensor, Cond], torch.Tensor]
 EpsFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-SAMPLERS = ("ddim", "ancestral")
 
 
 def guided(denoiser: Denoiser, cond: Cond, null: Cond | None, guidance: float) -> EpsFn:
@@ -133,7 +132,7 @@ def make_sampler(name: str, schedule: NoiseSchedule, steps: int | None = None, e
         return AncestralSampler(schedule, variance, clip_x0)
     if name == "ddim":
         return DDIMSampler(schedule, steps or schedule.T, eta, clip_x0)
-    raise ConfigError(f"unknown sampler '{name}'; choose one of {list(SAMPLERS)}")
+    raise ConfigError(f"unknown sampler '{name}'; choose one of ['ddim', 'ancestral']")
 
 
 @torch.no_grad()

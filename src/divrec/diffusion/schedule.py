@@ -21,8 +21,6 @@ from torch import nn
 
 from divrec.errors import ConfigError
 
-KINDS = ("linear", "cosine")
-
 
 @dataclass
 class ScheduleParams:
@@ -49,13 +47,7 @@ def make_betas(p: ScheduleParams) -> torch.Tensor:
         s = torch.arange(p.timesteps + 1, dtype=torch.float64) / p.timesteps
         f = torch.cos((s + p.cosine_s) / (1 + p.cosine_s) * math.pi / 2) ** 2
         return (1 - f[1:] / f[:-1]).clamp(max=0.999)
-    raise ConfigError(f"unknown noise schedule '{p.kind}'; choose one of {list(KINDS)}")
-
-
-def _gather(v: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """v[t] shaped [B, 1, 1, ...] to broadcast against ``like``."""
-    out = v.to(like.device)[t.long()].to(like.dtype)
-    return out.view(-1, *([1] * (like.dim() - 1)))
+    raise ConfigError(f"unknown noise schedule '{p.kind}'; choose one of ['linear', 'cosine']")
 
 
 class NoiseSchedule(nn.Module):
@@ -67,14 +59,9 @@ class NoiseSchedule(nn.Module):
         betas = make_betas(p)
         abar = torch.cumprod(1 - betas, 0)
         abar_prev = torch.cat([abar.new_ones(1), abar[:-1]])
-        for name, v in {
-            "betas": betas,
-            "alphas": 1 - betas,
-            "alphas_cumprod": abar,
-            "alphas_cumprod_prev": abar_prev,
-            # variance of q(x_{t-1} | x_t, x_0): beta_t (1 - abar_{t-1}) / (1 - abar_t)
-            "posterior_variance": betas * (1 - abar_prev) / (1 - abar),
-        }.items():
+        # posterior_variance of q(x_{t-1} | x_t, x_0): beta_t (1 - abar_{t-1}) / (1 - abar_t)
+        for name, v in {"betas": betas, "alphas_cumprod": abar,
+                        "posterior_variance": betas * (1 - abar_prev) / (1 - abar)}.items():
             self.register_buffer(name, v, persistent=False)
 
     @property
@@ -82,7 +69,9 @@ class NoiseSchedule(nn.Module):
         return self.p.timesteps
 
     def at(self, name: str, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-        return _gather(getattr(self, name), t, like)
+        """Buffer ``name`` at steps t, shaped [B, 1, 1, ...] to broadcast against ``like``."""
+        out = getattr(self, name).to(like.device)[t.long()].to(like.dtype)
+        return out.view(-1, *([1] * (like.dim() - 1)))
 
     def q_mean_var(self, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Closed-form mean and variance of q(x_t | x_0)."""

@@ -107,14 +107,14 @@ class DCGAN(UncondModel):
         opts["d"].zero_grad(set_to_none=True)
         d_real = self._bce(self.D(self._d_in(real)), self.p.real_label)
         d_fake = self._bce(self.D(self._d_in(fake.detach())), self.p.fake_label)
-        (d_real + d_fake).backward()
+        d_loss = d_real + d_fake
+        d_loss.backward()
         opts["d"].step()
         opts["g"].zero_grad(set_to_none=True)
         g_loss = self._bce(self.D(self._d_in(fake)), 1.0)
         g_loss.backward()
         opts["g"].step()
-        return {"loss": g_loss.detach(), "d_loss": (d_real + d_fake).detach(),
-                "g_loss": g_loss.detach()}
+        return {"loss": g_loss.detach(), "d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
 
     @torch.no_grad()
     def val_step(self, batch) -> dict[str, torch.Tensor]:

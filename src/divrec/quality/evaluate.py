@@ -32,11 +32,10 @@ DATA_SOURCE = "data"
 
 
 def reference_images(images_path: str | os.PathLike, n: int, seed: int) -> np.ndarray:
-    data = load(images_path)
-    if n >= len(data.images):
-        return data.images
-    return data.images[np.sort(np.random.default_rng(seed).choice(len(data.images), n,
-                                                                  replace=False))]
+    images = load(images_path).images
+    if n >= len(images):
+        return images
+    return images[np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))]
 
 
 def extractor_job(job) -> None:
@@ -65,18 +64,16 @@ def features_job(job) -> None:
 def metrics_table(job) -> pd.DataFrame:
     """Body of the ``quality_metrics`` rule (``params.models`` orders the features/timings)."""
     cfg, dataset, models = job.cfg, job.wildcards.qdataset, job.params.models
-    model_features = dict(zip(models, job.input.features))
-    timings = dict(zip(models, job.input.timings))
     q = cfg["quality"]
     st = FidelitySettings(q["kid_subsets"], q["kid_subset_size"], q["prdc_k"], cfg["seed"])
     real, extractor = read_features(job.input.data)
     rows = []
-    for model, path in model_features.items():
+    for model, path, timing_path in zip(models, job.input.features, job.input.timings):
         fake, ex_fake = read_features(path)
         if ex_fake != extractor:
             raise DataError(f"{path} was extracted with '{ex_fake}', the reference with "
                             f"'{extractor}': rerun the features rules")
-        timing = json.loads(open(timings[model]).read())
+        timing = json.loads(open(timing_path).read())
         rows.append({"dataset": dataset, "model": model, "label": timing["label"],
                      "family": timing["family"], **all_metrics(real, fake, extractor, st),
                      **{k: timing[k] for k in ("device", "batch_size", "n_batches", "nfe",

@@ -100,11 +100,6 @@ class SmallClassifier(Trainable):
                 "acc": (logits.argmax(1) == y).float().mean()}
 
 
-def _to_input(images: np.ndarray, device) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(images)).to(device)
-    return x.permute(0, 3, 1, 2).float() / 127.5 - 1
-
-
 def train_classifier(images: np.ndarray, labels: np.ndarray, p: ClassifierParams,
                      state_dir: str | os.PathLike, device: torch.device, seed: int = 0) -> dict:
     """Train the classifier extractor with the shared loop; returns its checkpoint dict."""
@@ -167,7 +162,8 @@ class Extractor:
     def __call__(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
         out = []
         for i in range(0, len(images), batch):
-            x = _to_input(images[i:i + batch], self.device)
+            x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).to(self.device)
+            x = x.permute(0, 3, 1, 2).float() / 127.5 - 1
             if self.kind == INCEPTION:
                 x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
                 x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)

@@ -38,15 +38,6 @@ class ImageSet:
     def image_size(self) -> int:
         return int(self.images.shape[1])
 
-    @property
-    def n_classes(self) -> int:
-        return int(self.labels.max()) + 1 if len(self.labels) else 0
-
-    def tensor(self, idx=None) -> torch.Tensor:
-        """float [n, C, H, W] in [-1, 1] (the models' data range)."""
-        x = self.images if idx is None else self.images[idx]
-        return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float() / 127.5 - 1
-
 
 def to_uint8_hwc(x: torch.Tensor) -> np.ndarray:
     """float [N, C, H, W] in [-1, 1] -> uint8 [N, H, W, C] (how samples are stored)."""
@@ -69,13 +60,13 @@ def from_cifar(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         return z["train_images"], z["train_labels"].astype(np.int64)
 
 
-def from_split(path: str | os.PathLike, part: str = "train") -> tuple[np.ndarray, np.ndarray]:
+def from_split(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if not Path(path).exists():
         raise DataError(f"split file not found: {path} (run the dataset's data rules first)")
     with np.load(path) as z:
-        if f"{part}_images" not in z.files:
-            raise DataError(f"{path} has no '{part}' part")
-        imgs = z[f"{part}_images"]  # [C, M, S, S]
+        if "train_images" not in z.files:
+            raise DataError(f"{path} has no 'train' part")
+        imgs = z["train_images"]  # [C, M, S, S]
     c, m = imgs.shape[:2]
     return imgs.reshape(c * m, *imgs.shape[2:], 1), np.repeat(np.arange(c, dtype=np.int64), m)
 

@@ -128,10 +128,8 @@ class UNet(nn.Module):
         for layer in self.mid:
             h = layer(h, emb)
         for layer in self.up:
-            if isinstance(layer, (ResBlock, _WithAttn)):
-                h = layer(torch.cat([h, hs.pop()], 1), emb)
-            else:
-                h = layer(h)
+            takes_emb = isinstance(layer, (ResBlock, _WithAttn))
+            h = layer(torch.cat([h, hs.pop()], 1), emb) if takes_emb else layer(h)
         return self.out(h)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from divrec.registry import Registry
 
 _REGISTRY = Registry("quality model", "divrec.quality", modules=("dcgan", "ddpm", "ddgan"))
-UNCOND = _REGISTRY.classes
 register = _REGISTRY.register
 get_family = _REGISTRY.get
 build = _REGISTRY.build

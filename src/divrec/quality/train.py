@@ -52,7 +52,6 @@ def train(job) -> None:
     entry = model_entry(cfg, model_name)
     tc = train_config(cfg, entry.get("train"))
     seed_everything(tc.seed)
-    device = job.device
     data = load(job.input[0])
     params = model_params(entry, data)
     model = build(entry["family"], params, f"quality.models.{model_name}.params")
@@ -61,9 +60,9 @@ def train(job) -> None:
     meta = {"model": model_name, "family": entry["family"], "label": entry.get("label", model_name),
             "dataset": dataset, "params": params,
             "n_params": sum(p.numel() for p in model.parameters())}
-    trainer, _ = fit_and_export(model, tc, os.path.join(job.params.state_dir, "quality", dataset,
-                                                        model_name),
-                                device, run_cfg, meta, job.output.model, job.output.history,
-                                batch_function(data, tc.batch_size, tc.seed, device),
+    state_dir = os.path.join(job.params.state_dir, "quality", dataset, model_name)
+    trainer, _ = fit_and_export(model, tc, state_dir, job.device, run_cfg, meta, job.output.model,
+                                job.output.history,
+                                batch_function(data, tc.batch_size, tc.seed, job.device),
                                 desc=f"quality {model_name}")
     trainer.finish()
