@@ -69,17 +69,12 @@ def _family_mean(b: Boot, col: str, points) -> np.ndarray:
 def gan_vs_vae(b: Boot) -> list[dict]:
     gans, vaes = b.of(GAN), b.of(VAE)
     ev = f"{len(gans)} GAN-like, {len(vaes)} VAE-like points (family means over points)"
-    if not gans or not vaes:
-        return [_row("gan_vs_vae_diversity", "GAN-like models are less diverse than VAE-like",
-                     "div(VAE) - div(GAN)", evidence=ev),
-                _row("gan_vs_vae_recognizability", "GAN-like models are more recognizable than "
-                     "VAE-like", "rec(GAN) - rec(VAE)", evidence=ev)]
-    d = _family_mean(b, "diversity", vaes) - _family_mean(b, "diversity", gans)
-    r = _family_mean(b, "recognizability", gans) - _family_mean(b, "recognizability", vaes)
-    return [_row("gan_vs_vae_diversity", "GAN-like models are less diverse than VAE-like",
-                 "div(VAE) - div(GAN)", d, b, ev),
-            _row("gan_vs_vae_recognizability", "GAN-like models are more recognizable than "
-                 "VAE-like", "rec(GAN) - rec(VAE)", r, b, ev)]
+    specs = [("diversity", "less diverse", "div(VAE) - div(GAN)", vaes, gans),
+             ("recognizability", "more recognizable", "rec(GAN) - rec(VAE)", gans, vaes)]
+    return [_row(f"gan_vs_vae_{col}", f"GAN-like models are {claim} than VAE-like", statistic,
+                 _family_mean(b, col, hi) - _family_mean(b, col, lo) if gans and vaes else None,
+                 b, ev)
+            for col, claim, statistic, hi, lo in specs]
 
 
 def beta_curves(b: Boot, settings: dict) -> list[dict]:

@@ -201,43 +201,34 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="divrec", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True)
 
-    def with_config(sp, required=True):
-        sp.add_argument("--config", nargs="+", required=required, default=[],
-                        help="YAML config file(s); later ones override earlier ones")
-        sp.add_argument("--results", default="results")
-        sp.add_argument("--device", help="auto | cpu | cuda (default: the config's, else auto)")
+    def verb(name: str, fn, text: str, config: str | None = "required", point: bool = False):
+        """A subcommand; ``config``: whether --config is "required", "optional" or absent."""
+        sp = sub.add_parser(name, help=text)
+        sp.set_defaults(fn=fn)
+        if config:
+            sp.add_argument("--config", nargs="+", required=config == "required", default=[],
+                            help="YAML config file(s); later ones override earlier ones")
+            sp.add_argument("--results", default="results")
+            sp.add_argument("--device", help="auto | cpu | cuda (default: the config's, else "
+                            "auto)")
+        if point:
+            sp.add_argument("--dataset", default="omniglot")
+            sp.add_argument("--model", required=True, help="model entry name in the config")
+            sp.add_argument("--point", default="base", help="sweep point (see `divrec points`)")
+        return sp
 
-    sp = sub.add_parser("data", help="fetch + verify Omniglot and build the configured split")
-    with_config(sp)
-    sp.set_defaults(fn=cmd_data)
-
-    sp = sub.add_parser("device-slots", help="how many training/sampling jobs may run at once "
-                        "(`make run` passes it as --resources gpu=N): GPUs, else CPU cores")
-    sp.set_defaults(fn=cmd_device_slots)
-
-    sp = sub.add_parser("points", help="list every (model, sweep point) of a config")
-    with_config(sp)
-    sp.set_defaults(fn=cmd_points)
-
-    def with_point(sp):
-        sp.add_argument("--dataset", default="omniglot")
-        sp.add_argument("--model", required=True, help="model entry name in the config")
-        sp.add_argument("--point", default="base", help="sweep point (see `divrec points`)")
-
-    sp = sub.add_parser("train", help="train one model point (what the train_model rule runs)")
-    with_config(sp)
-    with_point(sp)
-    sp.set_defaults(fn=cmd_train)
-
-    sp = sub.add_parser("train-critic", help="train the simclr or protonet critic")
-    with_config(sp)
+    verb("data", cmd_data, "fetch + verify Omniglot and build the configured split")
+    verb("device-slots", cmd_device_slots, "how many training/sampling jobs may run at once "
+         "(`make run` passes it as --resources gpu=N): GPUs, else CPU cores", config=None)
+    verb("points", cmd_points, "list every (model, sweep point) of a config")
+    verb("train", cmd_train, "train one model point (what the train_model rule runs)", point=True)
+    sp = verb("train-critic", cmd_train_critic, "train the simclr or protonet critic")
     sp.add_argument("--dataset", default="omniglot")
     sp.add_argument("--kind", choices=["simclr", "protonet"], required=True)
-    sp.set_defaults(fn=cmd_train_critic)
 
-    sp = sub.add_parser("reference-critics",
-                        help="train the reference critics (published recipe, resumable) and "
-                             "write the shipped folder with its SHA256 manifest")
+    sp = verb("reference-critics", cmd_reference_critics, "train the reference critics "
+              "(published recipe, resumable) and write the shipped folder with its SHA256 "
+              "manifest", config=None)
     sp.add_argument("--config", nargs="+", default=["config/config.yaml", "config/paper.yaml"])
     sp.add_argument("--results", default="results")
     sp.add_argument("--device", help="auto | cpu | cuda (default: the config's device)")
@@ -248,20 +239,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="resume state (outside the work tree; rerun to continue)")
     sp.add_argument("--out", default=str(Path(__file__).resolve().parent / "critics" /
                                          "reference" / "omniglot_weak"))
-    sp.set_defaults(fn=cmd_reference_critics)
 
-    sp = sub.add_parser("sample", help="one-shot samples of a trained model point")
-    with_config(sp)
-    with_point(sp)
-    sp.set_defaults(fn=cmd_sample)
-
-    sp = sub.add_parser("claims", help="the papers' findings of several results folders (e.g. "
-                        "seed replicates) side by side, with how often each held")
+    verb("sample", cmd_sample, "one-shot samples of a trained model point", point=True)
+    sp = verb("claims", cmd_claims, "the papers' findings of several results folders (e.g. "
+              "seed replicates) side by side, with how often each held", config=None)
     sp.add_argument("results", nargs="+", help="results folders, e.g. results results1")
     sp.add_argument("--dataset", default="omniglot")
-    sp.set_defaults(fn=cmd_claims)
 
-    sp = sub.add_parser("evaluate", help="score your own samples.npz with the trained critics")
+    sp = verb("evaluate", cmd_evaluate, "score your own samples.npz with the trained critics",
+              config="optional")
     sp.add_argument("samples", help="npz with samples [C, N, H, W] and exemplars [C, H, W]")
     sp.add_argument("--name", default="my_model")
     sp.add_argument("--dataset", default="omniglot", help="whose critics and humans to compare to")
@@ -276,8 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--simclr")
     sp.add_argument("--protonet")
     sp.add_argument("--out")
-    with_config(sp, required=False)
-    sp.set_defaults(fn=cmd_evaluate)
     return p
 
 

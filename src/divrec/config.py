@@ -177,7 +177,8 @@ def _values(spec) -> list:
     return vals
 
 
-def _fmt(v) -> str:
+def fmt_value(v) -> str:
+    """A parameter value as it appears in point names (``1.0`` -> ``1``)."""
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
@@ -208,7 +209,7 @@ def expand_sweep(entry: dict) -> list[SweepPoint]:
     points: dict[str, SweepPoint] = {}
     for c in combos:
         params = {**base, **c}
-        name = "_".join(f"{k}={_fmt(params[k])}" for k in keys)
+        name = "_".join(f"{k}={fmt_value(params[k])}" for k in keys)
         points.setdefault(name, SweepPoint(name, params))
     return list(points.values())
 
@@ -227,7 +228,7 @@ def sample_variants(entry: dict) -> list[tuple[str, dict]]:
     out = []
     for combo in itertools.product(*(opts[k] for k in swept)):
         chosen = {**opts, **dict(zip(swept, combo))}
-        out.append((VARIANT_SEP + "_".join(f"{k}={_fmt(chosen[k])}" for k in swept), chosen))
+        out.append((VARIANT_SEP + "_".join(f"{k}={fmt_value(chosen[k])}" for k in swept), chosen))
     return out
 
 

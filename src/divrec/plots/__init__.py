@@ -43,3 +43,15 @@ def point_label(label: str, point: str) -> str:
     if point in ("", "base", "data"):
         return label
     return f"{label} {point.removeprefix('base~').replace('~', ' ')}"
+
+
+def panel_grid(n_panels: int, width: float, height: float, max_cols: int = 3):
+    """(figure, axes) with room for ``n_panels`` panels of ``width`` x ``height`` inches, at most
+    ``max_cols`` a row; the axes left over are switched off."""
+    n = max(n_panels, 1)
+    cols = min(n, max_cols)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, squeeze=False, figsize=(width * cols, height * rows))
+    for ax in list(axes.flat)[n_panels:]:
+        ax.set_axis_off()
+    return fig, axes

@@ -10,17 +10,10 @@ from divrec.io import save_figure
 from divrec.plots import plt
 
 
-def _fill(ax, geom, **kw):
-    """Shade a shapely polygon (or the parts of a multi-polygon); degenerate hulls draw nothing."""
-    for part in getattr(geom, "geoms", [geom]):
-        if part.geom_type == "Polygon" and not part.is_empty:
-            ax.fill(*part.exterior.xy, **kw)
-
-
-def _outline(ax, geom, **kw):
-    for part in getattr(geom, "geoms", [geom]):
-        if part.geom_type == "Polygon" and not part.is_empty:
-            ax.plot(*part.exterior.xy, **kw)
+def _polygons(geom):
+    """The polygons of a shapely polygon or multi-polygon; degenerate hulls give none."""
+    return [p for p in getattr(geom, "geoms", [geom])
+            if p.geom_type == "Polygon" and not p.is_empty]
 
 
 def tsne_figure(real_2d, gen_2d, hull, title: str = ""):
@@ -33,10 +26,12 @@ def tsne_figure(real_2d, gen_2d, hull, title: str = ""):
     out = hull.outside
     ax.scatter(gen_2d[out, 0], gen_2d[out, 1], s=18, facecolors="none", edgecolors="tab:red",
                linewidths=0.6, label=f"diverse ({int(out.sum())})", zorder=3)
-    _fill(ax, hull.real_hull.intersection(hull.gen_hull), color="tab:purple", alpha=0.15,
-          label=f"overlap {hull.overlap:.1f}% IoU")
-    _outline(ax, hull.real_hull, color="0.2", lw=0.8)
-    _outline(ax, hull.gen_hull, color="tab:orange", lw=0.8)
+    for part in _polygons(hull.real_hull.intersection(hull.gen_hull)):
+        ax.fill(*part.exterior.xy, color="tab:purple", alpha=0.15,
+                label=f"overlap {hull.overlap:.1f}% IoU")
+    for geom, color in ((hull.real_hull, "0.2"), (hull.gen_hull, "tab:orange")):
+        for part in _polygons(geom):
+            ax.plot(*part.exterior.xy, color=color, lw=0.8)
     ax.set_xlabel("t-SNE 1")
     ax.set_ylabel("t-SNE 2")
     ax.grid(False)

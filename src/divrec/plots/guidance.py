@@ -9,7 +9,6 @@ produces every declared output.
 
 from __future__ import annotations
 
-import math
 import re
 
 import pandas as pd
@@ -17,7 +16,7 @@ import pandas as pd
 from divrec.config import split_variant
 from divrec.io import save_figure
 from divrec.metrics.generalization import generalization_curves
-from divrec.plots import plt
+from divrec.plots import panel_grid, plt
 from divrec.plots.generalization import draw_curves, read_per_sample
 
 _GUIDANCE = re.compile(r"(?:^|[~_])guidance=([^_~]+)")
@@ -57,16 +56,11 @@ def guidance_figure(per_sample: pd.DataFrame, n_bins: int = 10, min_count: int =
                     n_boot: int = 1000, ci: float = 0.95, seed: int = 0, title: str = ""):
     panels = guidance_panels(per_sample)
     humans = per_sample[per_sample["family"] == "human"]
-    n = max(len(panels), 1)
-    cols = min(n, 3)
-    fig, axes = plt.subplots(math.ceil(n / cols), cols, squeeze=False,
-                             figsize=(4.4 * cols, 3.4 * math.ceil(n / cols)))
+    fig, axes = panel_grid(len(panels), 4.4, 3.4)
     if not panels:
-        ax = axes[0, 0]
-        ax.text(0.5, 0.5, "no guidance sweep in this run:\nadd a list of scales under an entry's\n"
-                "sample: {guidance: [...]} (e.g. CFGDM)", ha="center", va="center",
-                transform=ax.transAxes)
-        ax.set_axis_off()
+        axes[0, 0].text(0.5, 0.5, "no guidance sweep in this run:\nadd a list of scales under an "
+                        "entry's\nsample: {guidance: [...]} (e.g. CFGDM)", ha="center",
+                        va="center", transform=axes[0, 0].transAxes)
     for ax, (model, base, rows) in zip(axes.flat, panels, strict=False):
         curves = generalization_curves(pd.concat([rows, humans]), n_bins, n_boot, ci, seed,
                                        min_count)
@@ -79,8 +73,6 @@ def guidance_figure(per_sample: pd.DataFrame, n_bins: int = 10, min_count: int =
         label = rows["label"].iloc[0] if "label" in rows else model
         ax.set_title(f"{label} ({base})", fontsize=8)
         ax.legend(fontsize=6, loc="lower left")
-    for ax in list(axes.flat)[len(panels):] if panels else []:
-        ax.set_axis_off()
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()

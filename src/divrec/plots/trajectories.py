@@ -11,18 +11,11 @@ parsed back out of the point names, which contain underscores of their own.
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
-from divrec.config import expand_sweep, sample_variants
+from divrec.config import expand_sweep, fmt_value, sample_variants
 from divrec.io import save_figure
-from divrec.plots import family_color, plt, shades
-
-
-def fmt_value(v) -> str:
-    """A parameter value as it appears in point names (``1.0`` -> ``1``)."""
-    return f"{v:g}" if isinstance(v, float) else str(v)
+from divrec.plots import family_color, panel_grid, shades
 
 
 def _order(v) -> tuple:
@@ -89,18 +82,13 @@ def trajectory_figure(summary: pd.DataFrame, model: str, entry: dict):
     keys, values = swept_values(entry)
     rows = summary[summary["model"] == model]
     humans = summary[summary["family"] == "human"]
-    n = max(len(keys), 1)
-    cols = min(n, 3)
-    nrows = math.ceil(n / cols)
-    fig, axes = plt.subplots(nrows, cols, squeeze=False, figsize=(3.8 * cols, 3.3 * nrows))
+    fig, axes = panel_grid(len(keys), 3.8, 3.3)
     color = family_color(entry.get("family", model))
     for ax, key in zip(axes.flat, keys, strict=False):
         _panel(ax, key, keys, values, rows, humans, color)
     if not keys:
         axes[0, 0].text(0.5, 0.5, f"{model} has no swept parameter", ha="center", va="center",
                         transform=axes[0, 0].transAxes)
-    for ax in list(axes.flat)[len(keys):]:
-        ax.set_axis_off()
     fig.suptitle(entry.get("label", model), fontsize=9)
     fig.tight_layout()
     return fig
