@@ -238,10 +238,7 @@ def test_cifar_tarball_that_is_not_the_official_one_fails_clearly(tmp_path):
 
 
 def test_reference_critics_replace_critic_training_in_the_plan(tmp_path):
-    over = tmp_path / "ref.yaml"
-    over.write_text("critics: {source: reference}\nmodels: {ddpm: {datasets: [omniglot]},"
-                    " cfgdm: {datasets: [omniglot]}}\n")
-    jobs = _planned(smk("-n", results=tmp_path, configs=[*CONFIGS, str(over)]).stdout)
+    jobs = _planned(smk("-n", results=tmp_path, configs=[*CONFIGS, "config/reference.yaml"]).stdout)
     assert {"reference_critic", "critic_calibration"} <= jobs and "train_critic" not in jobs
 
 
