@@ -69,6 +69,22 @@ def test_plane_point_labels_do_not_overlap():
     assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
+def test_plane_point_labels_stay_inside_the_axes():
+    """Four crowded points at the left edge: labels that find the right side taken must not be
+    moved left out of the axes (they were, before the edge check)."""
+    s = _summary()
+    x, y = [0.05, 0.052, 0.054, 0.056], [0.55, 0.553, 0.556, 0.559]
+    left = pd.concat([s.iloc[[3]]] * 4, ignore_index=True).assign(
+        point=[f"z_size={i}" for i in range(4)], diversity=x, recognizability=y)
+    for col in ("diversity", "recognizability"):
+        left[f"{col}_lo"], left[f"{col}_hi"] = left[col] - 0.02, left[col] + 0.03
+    ax = plane_figure(pd.concat([s.iloc[:3], left], ignore_index=True)).axes[0]
+    r = ax.figure.canvas.get_renderer()
+    for t in ax.texts:
+        box = t.get_window_extent(r)
+        assert ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1, t.get_text()
+
+
 def test_distance_bars_are_the_model_points_closest_on_top():
     s = _summary()
     ax = distance_figure(s).axes[0]

@@ -61,8 +61,9 @@ def place_labels(ax) -> None:
     """Move each point label to the first offset (points, around its point) where it covers no
     label placed before it and no other point or error bar: sweep points close on the plane (a
     guided CFGDM next to a VAE-STN beta) otherwise print their names over each other. Left of the
-    point, the text is right-aligned so that it ends at the point. If no offset is free, the
-    first one is kept."""
+    point, the text is right-aligned so that it ends at the point. An offset whose text would
+    cross the left or right edge of the axes is not free either. If no offset is free, the first
+    one is kept."""
     renderer = ax.figure.canvas.get_renderer()
     placed, obstacles = [], _point_boxes(ax)
     for text in ax.texts:
@@ -72,7 +73,8 @@ def place_labels(ax) -> None:
             text.set_position((dx, dy))
             text.set_horizontalalignment("left" if dx >= 0 else "right")
             box = text.get_window_extent(renderer)
-            if not any(box.overlaps(b) for b in placed + others):
+            inside = ax.bbox.x0 <= box.x0 and box.x1 <= ax.bbox.x1
+            if inside and not any(box.overlaps(b) for b in placed + others):
                 break
         placed.append(text.get_window_extent(renderer))
 
