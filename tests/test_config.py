@@ -88,12 +88,12 @@ def test_points_see_their_dataset_overrides(tmp_path):
     ({"quality": {"models": {"dcgan": {"params": {"nz": 1.5}}}}},
      "quality.models.dcgan.params.nz = 1.5: expected int"),
 ])
-def test_model_params_are_checked_against_the_family(override, message):
+def test_model_params_are_checked_against_the_family(tmp_path, override, message):
     from divrec.config import load_config
     from divrec.errors import ConfigError
 
     with pytest.raises(ConfigError) as e:
-        load_config(ROOT / "config" / "config.yaml", overrides=override)
+        load_config(ROOT / "config" / "config.yaml", _write(tmp_path, override))
     assert message in str(e.value) and "\n" not in str(e.value)
 
 

@@ -32,15 +32,11 @@ def distance_to_humans(summary: pd.DataFrame) -> pd.Series:
     return pd.Series(d, index=summary.index)
 
 
-def aggregate(paths: list[str]) -> pd.DataFrame:
-    summary = pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
-    summary["distance_to_human"] = distance_to_humans(summary)
-    return summary
-
-
 def aggregate_rule(job) -> None:
     from divrec.io import save_parquet
     from divrec.provenance import provenance
 
+    summary = pd.concat([pd.read_parquet(p) for p in job.input], ignore_index=True)
+    summary["distance_to_human"] = distance_to_humans(summary)
     meta = provenance({"inputs": list(job.input)}, job.cfg["seed"], "cpu")
-    save_parquet(aggregate(list(job.input)), job.output[0], meta)
+    save_parquet(summary, job.output[0], meta)

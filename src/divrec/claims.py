@@ -6,8 +6,6 @@ every point of a replicate (a paired bootstrap): differences between points keep
 Verdicts: ``holds`` (the CI is on the claimed side of zero), ``does not hold`` (on the other
 side), ``inconclusive`` (the CI contains zero), ``not enough points`` (the run lacks what the
 claim compares). Nothing here is tuned: the statistics read the metrics tables as they are.
-
-Families: GAN-like = DA-GAN (RN, UN); VAE-like = VAE-STN, VAE-NS; diffusion = DDPM, CFGDM, FSDM.
 """
 
 from __future__ import annotations
@@ -53,13 +51,12 @@ def verdict(lo: float, hi: float, claimed_positive: bool = True) -> str:
 def _row(claim, statement, statistic, stat=None, b: Boot | None = None, evidence="",
          positive=True):
     """``stat``: the statistic on the observed classes (row 0), then on each resample."""
-    if stat is None:
-        return dict(zip(COLUMNS, [claim, statement, statistic, np.nan, np.nan, np.nan,
-                                  "not enough points", evidence]))
-    value = float(stat[0])
-    lo, hi = (float(q) for q in np.nanquantile(stat[1:], [b.alpha, 1 - b.alpha]))
-    return dict(zip(COLUMNS, [claim, statement, statistic, value, lo, hi,
-                              verdict(lo, hi, positive), evidence]))
+    value, lo, hi, said = np.nan, np.nan, np.nan, "not enough points"
+    if stat is not None:
+        value = float(stat[0])
+        lo, hi = (float(q) for q in np.nanquantile(stat[1:], [b.alpha, 1 - b.alpha]))
+        said = verdict(lo, hi, positive)
+    return dict(zip(COLUMNS, [claim, statement, statistic, value, lo, hi, said, evidence]))
 
 
 def _family_mean(b: Boot, col: str, points) -> np.ndarray:
@@ -84,10 +81,10 @@ def beta_curves(b: Boot, settings: dict) -> list[dict]:
     for model in dict.fromkeys(m for m, _ in b.of(VAE)):
         pts = [p for p in b.of(VAE) if p[0] == model and "beta" in settings.get(p, {})]
         betas = {settings[p]["beta"] for p in pts}
-        claim, statement = f"beta_curve:{model}", f"beta moves {model} along an inverted U"
+        what = (f"beta_curve:{model}", f"beta moves {model} along an inverted U",
+                "quadratic coefficient of rec. on div.")
         if len(betas) < 3:
-            rows.append(_row(claim, statement, "quadratic coefficient of rec. on div.",
-                             evidence=f"{len(betas)} beta values (3 needed)"))
+            rows.append(_row(*what, evidence=f"{len(betas)} beta values (3 needed)"))
             continue
         pts.sort(key=lambda p: settings[p]["beta"])
         x = np.stack([b.means["diversity"][p] for p in pts], 1)
@@ -95,8 +92,7 @@ def beta_curves(b: Boot, settings: dict) -> list[dict]:
         curv = np.array([np.polyfit(xi, yi, 2)[0] for xi, yi in zip(x, y)])
         ev = "beta " + ", ".join(f"{settings[p]['beta']:g}: ({x[0, i]:.3f}, {y[0, i]:.3f})"
                                  for i, p in enumerate(pts)) + " as (diversity, rec.)"
-        rows.append(_row(claim, statement, "quadratic coefficient of rec. on div.", curv, b, ev,
-                         positive=False))
+        rows.append(_row(*what, curv, b, ev, positive=False))
     return rows
 
 
@@ -111,29 +107,26 @@ def _distances(b: Boot) -> dict:
 
 
 def closest_to_humans(b: Boot) -> list[dict]:
-    rows = []
-    has_human = any(f == "human" for f in b.family.values())
-    dist = _distances(b) if has_human else {}
+    dist = _distances(b) if any(f == "human" for f in b.family.values()) else {}
+
+    def gap(far, near):  # per replicate: min distance of ``far`` - min distance of ``near``
+        return np.min([dist[p] for p in far], 0) - np.min([dist[p] for p in near], 0)
+
     ns, others = b.of({"vae_ns"}), [p for p in dist if b.family[p] != "vae_ns"]
-    statement = "VAE-NS is the model closest to humans"
-    if not ns or not others:
-        rows.append(_row("vae_ns_closest", statement, "min dist(others) - min dist(VAE-NS)",
-                         evidence="needs humans, a VAE-NS point and another model"))
-    else:
+    if ns and others:
         best = min(dist, key=lambda p: dist[p][0])
-        gap = np.min([dist[p] for p in others], 0) - np.min([dist[p] for p in ns], 0)
-        rows.append(_row("vae_ns_closest", statement, "min dist(others) - min dist(VAE-NS)",
-                         gap, b, f"closest point: {best[0]} {best[1]} ({dist[best][0]:.3f})"))
-    diff, early = b.of(DIFFUSION), b.of(GAN | VAE)
-    statement = "diffusion models are closer to humans than the earlier models"
-    if not diff or not early or not has_human:
-        rows.append(_row("diffusion_closer", statement, "min dist(earlier) - min dist(diffusion)",
-                         evidence=f"{len(diff)} diffusion, {len(early)} earlier points"))
+        stat, ev = gap(others, ns), f"closest point: {best[0]} {best[1]} ({dist[best][0]:.3f})"
     else:
-        gap = np.min([dist[p] for p in early], 0) - np.min([dist[p] for p in diff], 0)
-        rows.append(_row("diffusion_closer", statement, "min dist(earlier) - min dist(diffusion)",
-                         gap, b, f"{len(diff)} diffusion vs {len(early)} earlier points"))
-    return rows
+        stat, ev = None, "needs humans, a VAE-NS point and another model"
+    rows = [_row("vae_ns_closest", "VAE-NS is the model closest to humans",
+                 "min dist(others) - min dist(VAE-NS)", stat, b, ev)]
+    diff, early = b.of(DIFFUSION), b.of(GAN | VAE)
+    if diff and early and dist:
+        stat, ev = gap(early, diff), f"{len(diff)} diffusion vs {len(early)} earlier points"
+    else:
+        stat, ev = None, f"{len(diff)} diffusion, {len(early)} earlier points"
+    return rows + [_row("diffusion_closer", "diffusion models are closer to humans than the "
+                        "earlier models", "min dist(earlier) - min dist(diffusion)", stat, b, ev)]
 
 
 def _by_point(per_sample: pd.DataFrame) -> dict:
@@ -159,18 +152,18 @@ def _replicate(arrays, rows: np.ndarray):
 def guidance(b: Boot, samples: dict, settings: dict, n_boot: int) -> list[dict]:
     rows = []
     for model in dict.fromkeys(m for m, _ in b.of({"cfgdm"})):
-        pts = [p for p in b.of({"cfgdm"}) if p[0] == model and "guidance" in settings.get(p, {})]
-        lo_g = min(pts, key=lambda p: settings[p]["guidance"]) if pts else None
-        hi_g = max(pts, key=lambda p: settings[p]["guidance"]) if pts else None
+        g = {p: settings[p]["guidance"] for p in b.of({"cfgdm"})
+             if p[0] == model and "guidance" in settings.get(p, {})}
+        lo_g, hi_g = (min(g, key=g.get), max(g, key=g.get)) if g else (None, None)
         claim = f"guidance:{model}"
-        if lo_g is None or settings[lo_g]["guidance"] == settings[hi_g]["guidance"]:
-            rows.append(_row(f"{claim}:recognizability", "higher guidance raises recognizability",
-                             "rec(g max) - rec(g min)", evidence="needs two guidance scales"))
+        rec = (f"{claim}:recognizability", "higher guidance raises recognizability",
+               "rec(g max) - rec(g min)")
+        if lo_g is None or g[lo_g] == g[hi_g]:
+            rows.append(_row(*rec, evidence="needs two guidance scales"))
             continue
-        ev = f"guidance {settings[lo_g]['guidance']:g} -> {settings[hi_g]['guidance']:g}"
+        ev = f"guidance {g[lo_g]:g} -> {g[hi_g]:g}"
         d = b.means["recognizability"][hi_g] - b.means["recognizability"][lo_g]
-        rows.append(_row(f"{claim}:recognizability", "higher guidance raises recognizability",
-                         "rec(g max) - rec(g min)", d, b, ev))
+        rows.append(_row(*rec, d, b, ev))
         reps = b.idx[: n_boot + 1]
         width = np.array([[np.subtract(*np.quantile(_replicate(samples[p], k)[0], [0.95, 0.05]))
                            for p in (lo_g, hi_g)] for k in reps])
@@ -184,11 +177,11 @@ def guidance(b: Boot, samples: dict, settings: dict, n_boot: int) -> list[dict]:
 def human_curve(b: Boot, samples: dict, n_bins: int, min_count: int, n_boot: int) -> list[dict]:
     """The human generalisation curve lies above every model's: per point the mean over shared
     bins of (human - model) recognizability; the statistic is its minimum over points."""
-    statement = "the human generalisation curve is above every model's"
+    claim = ("human_curve_above", "the human generalisation curve is above every model's")
     human = [p for p in samples if b.family.get(p) == "human"]
     models = [p for p in samples if b.family.get(p) != "human"]
     if not human or not models:
-        return [_row("human_curve_above", statement, "min over points of mean gap",
+        return [_row(*claim, "min over points of mean gap",
                      evidence="needs humans and a model point")]
     edges = common_edges([samples[p][0] for p in samples], n_bins)
     stats, worst = [], None
@@ -206,10 +199,10 @@ def human_curve(b: Boot, samples: dict, n_bins: int, min_count: int, n_boot: int
             worst = min(gaps, key=gaps.get) if gaps else None
         stats.append(min(gaps.values()) if gaps else np.nan)
     if worst is None:
-        return [_row("human_curve_above", statement, "min over points of mean gap",
+        return [_row(*claim, "min over points of mean gap",
                      evidence="no originality bin shared by humans and a model")]
-    return [_row("human_curve_above", statement, "min over points of mean (human - model) gap",
-                 np.array(stats), b, f"smallest gap: {worst[0]} {worst[1]}")]
+    return [_row(*claim, "min over points of mean (human - model) gap", np.array(stats), b,
+                 f"smallest gap: {worst[0]} {worst[1]}")]
 
 
 def evaluate_claims(per_class: pd.DataFrame, per_sample: pd.DataFrame, settings: dict,
@@ -224,19 +217,12 @@ def evaluate_claims(per_class: pd.DataFrame, per_sample: pd.DataFrame, settings:
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def point_settings(cfg: dict, dataset: str) -> dict:
-    """(model, point) -> the point's params merged with its sampling options (e.g. guidance)."""
-    from divrec.points import model_points
-
-    return {(p.model, p.name): {**p.params, **p.sample}
-            for p in model_points(cfg) if p.dataset == dataset}
-
-
 def claims_rule(job) -> None:
     """Body of the ``claims`` rule: the per-class tables sit beside the per-sample ones."""
     from pathlib import Path
 
     from divrec.io import save_parquet
+    from divrec.points import model_points
     from divrec.provenance import provenance
 
     cfg, dataset, per_sample_paths = job.cfg, job.wildcards.dataset, list(job.input)
@@ -244,7 +230,9 @@ def claims_rule(job) -> None:
     per_class = pd.concat([pd.read_parquet(Path(p).with_name("per_class.parquet"))
                            for p in per_sample_paths], ignore_index=True)
     fig, ev = cfg["figures"], cfg["evaluation"]
-    table = evaluate_claims(per_class, per_sample, point_settings(cfg, dataset),
+    settings = {(p.model, p.name): {**p.params, **p.sample}  # params and sampling options
+                for p in model_points(cfg) if p.dataset == dataset}
+    table = evaluate_claims(per_class, per_sample, settings,
                             fig["generalization_bins"], fig["min_bin_count"], ev["bootstrap"],
                             seed=cfg["seed"], ci=ev["ci"])
     table.insert(0, "dataset", dataset)

@@ -51,14 +51,10 @@ def cmd_points(args):
         print(f"{pt.dataset}\t{pt.model}\t{pt.name}\t{pt.params}")
 
 
-def _layout(args) -> Layout:
-    return Layout(str(args.results))
-
-
 def cmd_train(args):
     from divrec.training.run import train_model
 
-    lay, ds, cfg = _layout(args), args.dataset, _cfg(args)
+    lay, ds, cfg = Layout(args.results), args.dataset, _cfg(args)
     train_model(cfg, ds, args.model, args.point, lay.split(ds),
                 lay.model(ds, args.model, args.point),
                 lay.model(ds, args.model, args.point, "history.parquet"), lay.resume(),
@@ -69,7 +65,7 @@ def cmd_train(args):
 def cmd_train_critic(args):
     from divrec.critics.train import train_critic
 
-    lay, ds, cfg = _layout(args), args.dataset, _cfg(args)
+    lay, ds, cfg = Layout(args.results), args.dataset, _cfg(args)
     train_critic(cfg, args.kind, ds, lay.split(ds), lay.critic(ds, args.kind),
                  lay.critic(ds, args.kind, "_history.parquet"),
                  lay.critic_state(ds, args.kind), device=_device(args, cfg))
@@ -84,7 +80,7 @@ def cmd_reference_critics(args):
 
     cfg = _cfg(args)
     cfg.setdefault("training", {})["keep_resume"] = True  # a finished kind must not retrain
-    split = _layout(args).split(args.dataset)
+    split = Layout(args.results).split(args.dataset)
     R.check_dataset(args.dataset, cfg["data"][args.dataset])
     state, device = Path(args.state), _device(args, cfg)
     export = state / "export"
@@ -103,16 +99,12 @@ def cmd_sample(args):
     from divrec.generate import sample_checkpoint
     from divrec.points import resolve_point
 
-    cfg = _cfg(args)
-    lay, ds = _layout(args), args.dataset
-    pt = resolve_point(cfg, ds, args.model, args.point)
-    ckpt = lay.model(ds, pt.model, pt.train_name)
-    ev = cfg["evaluation"]
-    ss = sample_checkpoint(ckpt, lay.split(ds), ev["n_samples"], cfg["seed"], _device(args, cfg),
-                           ev["sample_batch"], precision=cfg["precision"],
-                           **pt.sample)
+    lay, ds, cfg = Layout(args.results), args.dataset, _cfg(args)
+    pt, ev = resolve_point(cfg, ds, args.model, args.point), cfg["evaluation"]
     out = lay.samples(ds, args.model, args.point)
-    ss.save(out)
+    sample_checkpoint(lay.model(ds, pt.model, pt.train_name), lay.split(ds), ev["n_samples"],
+                      cfg["seed"], _device(args, cfg), ev["sample_batch"],
+                      precision=cfg["precision"], **pt.sample).save(out)
     print(out)
 
 
@@ -121,21 +113,17 @@ def cmd_evaluate(args):
     import pandas as pd
 
     from divrec.aggregate import distance_to_humans
+    from divrec.critics.reference import reference_critic
     from divrec.evaluate import EvalSettings, evaluate_file, settings_from_config
     from divrec.io import save_parquet
     from divrec.plots.plane import write_plane
 
-    lay, ds = _layout(args), args.dataset
+    lay, ds = Layout(args.results), args.dataset
     cfg = _cfg(args) if args.config else {"device": "auto"}
     st = settings_from_config(cfg) if args.config else EvalSettings()
     _check_user_file(args, lay, st)
-    if args.critics == "reference":
-        from divrec.critics.reference import reference_critic
-
-        simclr, protonet = reference_critic("simclr"), reference_critic("protonet")
-    else:
-        simclr = args.simclr or lay.critic(ds, "simclr")
-        protonet = args.protonet or lay.critic(ds, "protonet")
+    simclr, protonet = (reference_critic(k) if args.critics == "reference"
+                        else getattr(args, k) or lay.critic(ds, k) for k in ("simclr", "protonet"))
     per_class, _, summary = evaluate_file(
         args.samples, simclr, protonet, st, _device(args, cfg),
         dataset=args.dataset, model=args.name, point="user", family="user", label=args.name)
@@ -201,18 +189,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="divrec", description=__doc__)
     sub = p.add_subparsers(dest="verb", required=True)
 
-    def verb(name: str, fn, text: str, config: str | None = "required", point: bool = False):
-        """A subcommand; ``config``: whether --config is "required", "optional" or absent."""
+    def verb(name: str, fn, text: str, config: str | list | None = "required",
+             dataset: bool = False, point: bool = False):
+        """A subcommand; ``config``: whether --config is "required", "optional" (or its default
+        files) or absent; ``point``: a model point (and its dataset)."""
         sp = sub.add_parser(name, help=text)
         sp.set_defaults(fn=fn)
         if config:
-            sp.add_argument("--config", nargs="+", required=config == "required", default=[],
+            sp.add_argument("--config", nargs="+", required=config == "required",
+                            default=config if isinstance(config, list) else [],
                             help="YAML config file(s); later ones override earlier ones")
             sp.add_argument("--results", default="results")
             sp.add_argument("--device", help="auto | cpu | cuda (default: the config's, else "
                             "auto)")
+        if dataset or point:
+            sp.add_argument("--dataset", default="omniglot",
+                            help="whose split, critics and humans to use")
         if point:
-            sp.add_argument("--dataset", default="omniglot")
             sp.add_argument("--model", required=True, help="model entry name in the config")
             sp.add_argument("--point", default="base", help="sweep point (see `divrec points`)")
         return sp
@@ -222,17 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
          "(`make run` passes it as --resources gpu=N): GPUs, else CPU cores", config=None)
     verb("points", cmd_points, "list every (model, sweep point) of a config")
     verb("train", cmd_train, "train one model point (what the train_model rule runs)", point=True)
-    sp = verb("train-critic", cmd_train_critic, "train the simclr or protonet critic")
-    sp.add_argument("--dataset", default="omniglot")
+    sp = verb("train-critic", cmd_train_critic, "train the simclr or protonet critic",
+              dataset=True)
     sp.add_argument("--kind", choices=["simclr", "protonet"], required=True)
 
     sp = verb("reference-critics", cmd_reference_critics, "train the reference critics "
               "(published recipe, resumable) and write the shipped folder with its SHA256 "
-              "manifest", config=None)
-    sp.add_argument("--config", nargs="+", default=["config/config.yaml", "config/paper.yaml"])
-    sp.add_argument("--results", default="results")
-    sp.add_argument("--device", help="auto | cpu | cuda (default: the config's device)")
-    sp.add_argument("--dataset", default="omniglot")
+              "manifest", config=["config/config.yaml", "config/paper.yaml"], dataset=True)
     sp.add_argument("--kinds", nargs="+", choices=["protonet", "simclr"],
                     default=["protonet", "simclr"])
     sp.add_argument("--state", default=str(Path.home() / ".cache" / "divrec" / "reference"),
@@ -242,15 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     verb("sample", cmd_sample, "one-shot samples of a trained model point", point=True)
     sp = verb("claims", cmd_claims, "the papers' findings of several results folders (e.g. "
-              "seed replicates) side by side, with how often each held", config=None)
+              "seed replicates) side by side, with how often each held", config=None, dataset=True)
     sp.add_argument("results", nargs="+", help="results folders, e.g. results results1")
-    sp.add_argument("--dataset", default="omniglot")
 
     sp = verb("evaluate", cmd_evaluate, "score your own samples.npz with the trained critics",
-              config="optional")
+              config="optional", dataset=True)
     sp.add_argument("samples", help="npz with samples [C, N, H, W] and exemplars [C, H, W]")
     sp.add_argument("--name", default="my_model")
-    sp.add_argument("--dataset", default="omniglot", help="whose critics and humans to compare to")
     sp.add_argument("--critics", choices=["run", "reference"], default="run",
                     help="run: the critics of --results (or --simclr/--protonet); reference: "
                          "the shipped reference critics (comparable across users)")

@@ -20,18 +20,12 @@ from divrec.errors import ConfigError
 SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
-def _schema() -> dict:
-    """The workflow's schema (the package is installed editable from the repository). Missing,
-    it is an error: silently skipping validation would let every typo through."""
-    if not SCHEMA.exists():
-        raise ConfigError(f"config schema not found at {SCHEMA}: install divrec editable from "
-                          "its repository (pip install -e .)")
-    return yaml.safe_load(SCHEMA.read_text())
-
-
-def format_validation_error(err) -> str:
-    where = "/".join(str(p) for p in err.absolute_path) or "<top level>"
-    return f"invalid config at '{where}': {err.message}"
+def _check(validator, cfg: dict, prefix: str = "") -> None:
+    """Raise ConfigError naming the first invalid key of ``cfg`` (in path order)."""
+    err = min(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path), default=None)
+    if err is not None:
+        where = "/".join(str(p) for p in err.absolute_path) or "<top level>"
+        raise ConfigError(f"{prefix}invalid config at '{where}': {err.message}")
 
 
 def validate(cfg: dict, check_params: bool = True) -> dict:
@@ -43,13 +37,14 @@ def validate(cfg: dict, check_params: bool = True) -> dict:
 
     from divrec.params_check import check_model_params
 
-    schema = _schema()
-    validator_cls = jsonschema.validators.validator_for(schema)
-    errors = sorted(validator_cls(schema).iter_errors(cfg), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise ConfigError(format_validation_error(errors[0]))
+    if not SCHEMA.exists():  # the workflow's; skipping validation would let every typo through
+        raise ConfigError(f"config schema not found at {SCHEMA}: install divrec editable from "
+                          "its repository (pip install -e .)")
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    _check(validator, cfg)
     _fill_defaults(cfg, schema, schema)
-    _validate_dataset_overrides(cfg, validator_cls(schema))
+    _validate_dataset_overrides(cfg, validator)
     if check_params:
         check_model_params(cfg)
         for ds in cfg.get("dataset_overrides") or {}:
@@ -78,10 +73,7 @@ def _validate_dataset_overrides(cfg: dict, validator) -> None:
             if bad:
                 raise ConfigError(f"invalid config at '{where}', model '{m}': '{bad[0]}' "
                                   f"cannot differ per dataset (only {', '.join(OVERRIDABLE)})")
-        errors = sorted(validator.iter_errors(for_dataset(cfg, ds)),
-                        key=lambda e: list(e.absolute_path))
-        if errors:
-            raise ConfigError(f"{where}: {format_validation_error(errors[0])}")
+        _check(validator, for_dataset(cfg, ds), f"{where}: ")
 
 
 def for_dataset(cfg: dict, dataset: str) -> dict:
@@ -112,7 +104,7 @@ def deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def load_config(*paths: str | os.PathLike, overrides: dict | None = None) -> dict:
+def load_config(*paths: str | os.PathLike) -> dict:
     """Load one or more YAML files (later ones override earlier ones) and validate."""
     cfg: dict = {}
     for p in paths:
@@ -123,8 +115,6 @@ def load_config(*paths: str | os.PathLike, overrides: dict | None = None) -> dic
             cfg = deep_merge(cfg, yaml.safe_load(p.read_text()) or {})
         except yaml.YAMLError as e:
             raise ConfigError(f"{p}: not valid YAML ({e.__class__.__name__})") from None
-    if overrides:
-        cfg = deep_merge(cfg, overrides)
     return validate(cfg)
 
 
@@ -154,13 +144,6 @@ class TrainConfig:
     precision: str = "auto"  # auto | bf16 | fp32 (device.resolve_precision)
     keep_resume: bool = False  # keep the resume state once the outputs are written
     seed: int = 0
-
-    @classmethod
-    def from_sections(cls, *sections: dict | None, seed: int = 0) -> TrainConfig:
-        merged: dict = {"seed": seed}
-        for s in sections:
-            merged.update(s or {})
-        return cls(**merged)
 
 
 # ----------------------------------------------------------------------------- sweeps
@@ -246,7 +229,7 @@ def dataset_config(cfg: dict, dataset: str) -> dict:
 
 
 def train_config(cfg: dict, section: dict | None) -> TrainConfig:
-    """The loop's settings: the top-level ``precision``, then ``training:``, then the entry's
-    ``train:`` (later wins)."""
-    top = {"precision": cfg["precision"]} if "precision" in cfg else None
-    return TrainConfig.from_sections(top, cfg.get("training"), section, seed=cfg.get("seed", 0))
+    """The loop's settings: the top-level ``seed`` and ``precision``, then ``training:``, then
+    the entry's ``train:`` (later wins)."""
+    top = {k: cfg[k] for k in ("seed", "precision") if k in cfg}
+    return TrainConfig(**{**top, **(cfg.get("training") or {}), **(section or {})})

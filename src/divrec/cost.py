@@ -28,10 +28,7 @@ class StepCost(TorchDispatchMode):
     """Sums torch's per-op FLOP formulas and counts non-view ops. No module hooks (unlike
     ``FlopCounterMode``), so double backward (WGAN-GP, R1 penalties) works under it."""
 
-    def __init__(self):
-        super().__init__()
-        self.flops = 0
-        self.kernels = 0
+    flops = kernels = 0  # per instance once counted (``+=`` on an int sets the instance's own)
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}

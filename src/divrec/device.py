@@ -82,11 +82,8 @@ def cpu_bf16_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> list[str]:
         text = Path(cpuinfo).read_text()
     except OSError:
         return []
-    flags: set[str] = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.split(":", 1)[1].split())
-            break
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "flags:")
+    flags = line.split(":", 1)[1].split()
     return [f for f in BF16_CPU_FLAGS if f in flags]
 
 
@@ -97,18 +94,16 @@ def resolve_precision(preference: str, device: torch.device) -> str:
     in the log); ``fp32`` turns autocast off."""
     if preference not in PRECISIONS:
         raise ValueError(f"precision '{preference}' is not one of {PRECISIONS}")
+    if preference == "bf16" and device.type == "cpu" and not cpu_bf16_flags():
+        log.warning("precision bf16 on a CPU without %s: emulated, likely slower than fp32",
+                    "/".join(BF16_CPU_FLAGS))
     if preference != "auto":
-        if preference == "bf16" and device.type == "cpu" and not cpu_bf16_flags():
-            log.warning("precision bf16 on a CPU without %s: emulated, likely slower than fp32",
-                        "/".join(BF16_CPU_FLAGS))
         return preference
     if device.type == "cuda":
         import torch
 
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    if device.type == "cpu":
-        return "bf16" if cpu_bf16_flags() else "fp32"
-    return "fp32"
+    return "bf16" if device.type == "cpu" and cpu_bf16_flags() else "fp32"
 
 
 def autocast(device: torch.device, precision: str = "bf16"):
@@ -123,7 +118,7 @@ def autocast(device: torch.device, precision: str = "bf16"):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=enabled)
 
 
-def seed_everything(seed: int) -> torch.Generator:
+def seed_everything(seed: int) -> None:
     import random
 
     import numpy as np
@@ -132,7 +127,6 @@ def seed_everything(seed: int) -> torch.Generator:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
 
 
 #: Read by OpenMP/BLAS when they load: set inside ``limit_threads`` so that a library first

@@ -89,7 +89,7 @@ def score(ss: SampleSet, critics: Critics, st: EvalSettings):
     ex_metric = critics.metric(ss.exemplars, st.image_size)
     excluded = torch.from_numpy(ss.excluded)
 
-    div = diversity(feats, None, st.distance)
+    div = diversity(feats, st.distance)
     orig = originality(feats, ex_feats)
     k = min(st.k_way, c)
     tasks = make_tasks(c, k, st.tasks_per_class, st.task_seed)
@@ -149,12 +149,11 @@ def metrics_rule(job) -> None:
     from divrec.io import save_parquet
     from divrec.provenance import provenance
 
-    cfg, inputs, outputs, device = job.cfg, job.input, job.output, job.device
-    dataset, model, point = job.wildcards.dataset, job.wildcards.model, job.wildcards.point
+    cfg, inputs, outputs, device, w = job.cfg, job.input, job.output, job.device, job.wildcards
     st = settings_from_config(cfg)
-    entry = cfg["models"].get(model, {"family": "human", "label": "humans"})
-    ids = {"dataset": dataset, "model": model, "point": point, "family": entry["family"],
-           "label": entry.get("label", model)}
+    entry = cfg["models"].get(w.model, {"family": "human", "label": "humans"})
+    ids = {"dataset": w.dataset, "model": w.model, "point": w.point, "family": entry["family"],
+           "label": entry.get("label", w.model)}
     per_class, per_sample, summary = evaluate_file(inputs.samples, inputs.simclr,
                                                    inputs.protonet, st, device, **ids)
     meta = provenance({"evaluation": cfg["evaluation"], **ids}, cfg["seed"], str(device))

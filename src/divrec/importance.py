@@ -95,8 +95,7 @@ def _aligned_human(human_path: str, names: list[str]) -> np.ndarray:
     with np.load(human_path) as z:
         if "maps" not in z.files:
             raise DataError(f"{human_path}: needs an array 'maps' [C, H, W] (optional 'names')")
-        maps = z["maps"]
-        order = [str(n) for n in z["names"]] if "names" in z.files else None
+        maps, order = z["maps"], [str(n) for n in z["names"]] if "names" in z.files else None
     if order is None:
         if len(maps) != len(names):
             raise DataError(f"{human_path}: {len(maps)} maps for {len(names)} test classes and "

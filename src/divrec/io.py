@@ -40,8 +40,9 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             raise
         from divrec.errors import DivrecError
 
+        first = (str(e).strip().splitlines() or [e.__class__.__name__])[0][:160]
         raise DivrecError(f"cannot write {path}: no space left or file size limit reached "
-                          f"({_first_line(e)}); free disk space (or raise ulimit -f) and rerun: "
+                          f"({first}); free disk space (or raise ulimit -f) and rerun: "
                           "finished results are kept and training resumes from its last "
                           "checkpoint") from None
     finally:
@@ -49,18 +50,11 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             tmp_path.unlink()
 
 
-_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
-
-
-def _first_line(e: BaseException) -> str:
-    return (str(e).strip().splitlines() or [e.__class__.__name__])[0][:160]
-
-
 def _out_of_space(e: BaseException) -> bool:
     """Disk full or ``ulimit -f``: an OSError with ENOSPC/EFBIG/EDQUOT, or the message torch's
     zip writer turns it into ("unexpected pos ..."), anywhere in the exception chain."""
     while e is not None:
-        if isinstance(e, OSError) and e.errno in _FULL:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
             return True
         text = str(e)
         if "File too large" in text or "No space left" in text or "unexpected pos" in text:

@@ -1,11 +1,7 @@
-"""The one object a workflow rule hands the library (``divrec.snake.run``).
-
-Every rule body is a library function ``f(job)`` (mostly named ``*_rule``; the rule's script
-names it): the scripts under ``workflow/scripts`` stay one call, and what a rule may use is
-spelled out here once instead of being unpacked differently in every script. The device is
-picked once per job, on first use, so no library function reads the config's device itself
-(the CLI passes its own ``--device`` to the functions with explicit arguments).
-"""
+"""The one object a workflow rule hands its body, a library function ``f(job)``
+(``divrec.snake.run``): what a rule may use is spelled out here once instead of being unpacked
+in every script. The device is picked once per job, so no library function reads the config's
+device itself (the CLI passes its own ``--device``)."""
 
 from __future__ import annotations
 
@@ -29,7 +25,6 @@ class Job:
     params: Any = field(default_factory=SimpleNamespace)
     threads: int = 1
     log: Any = ()
-    rule: str = ""
 
     @cached_property
     def device(self):

@@ -17,24 +17,14 @@ _TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,),
           "None": (type(None),), "list": (list,), "tuple": (list, tuple), "dict": (dict,)}
 
 
-def allowed_types(annotation: str) -> tuple[type, ...] | None:
-    """Python types a YAML value may have for a field annotated ``annotation`` (a string under
-    ``from __future__ import annotations``); None when the annotation is not understood."""
-    out: list[type] = []
-    for part in annotation.split("|"):
-        base = re.sub(r"\[.*\]", "", part.strip())
-        if base not in _TYPES:
-            return None
-        out.extend(_TYPES[base])
-    return tuple(out)
-
-
 def check_value(value, annotation: str, where: str) -> None:
-    types = allowed_types(annotation)
-    if types is None:
+    """``annotation`` is a string under ``from __future__ import annotations``; one that is not
+    understood (a class, a Literal) is not checked."""
+    bases = [re.sub(r"\[.*\]", "", part.strip()) for part in annotation.split("|")]
+    if not all(base in _TYPES for base in bases):
         return
-    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
-    if not ok:
+    types = tuple(t for base in bases for t in _TYPES[base])
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
         raise ConfigError(f"{where} = {value!r}: expected {annotation}, got "
                           f"{type(value).__name__}")
 

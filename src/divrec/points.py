@@ -47,11 +47,9 @@ def resolve_point(cfg: dict, dataset: str, model: str, name: str) -> Point:
     if model not in cfg["models"]:
         raise ConfigError(f"model '{model}' is not in the config (have {sorted(cfg['models'])})")
     points = _entry_points(cfg, dataset, model)
-    for pt in points:
-        if pt.name == name:
-            return pt
-    for pt in points:
-        if pt.train_name == name:
-            return pt
+    pt = next((p for p in points if p.name == name), None) or next(
+        (p for p in points if p.train_name == name), None)
+    if pt is not None:
+        return pt
     raise ConfigError(f"model '{model}' has no point '{name}' "
                       f"(have {sorted({p.name for p in points})})")

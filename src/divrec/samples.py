@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from divrec.errors import DataError
 from divrec.io import save_npz
+from divrec.user_samples import read_raw
 
 if TYPE_CHECKING:
     import torch
@@ -46,8 +45,10 @@ def quantize(x: torch.Tensor) -> np.ndarray:
     return to_uint8(minmax(x.float()))
 
 
-def _quantize_array(a: np.ndarray) -> np.ndarray:
-    """float [..., H, W] (a user's samples file) -> uint8 of the same shape, per image."""
+def _as_uint8(a: np.ndarray) -> np.ndarray:
+    """[..., H, W] of any dtype (a user's samples file) -> uint8 of the same shape, per image."""
+    if a.dtype == np.uint8:
+        return a
     import torch
 
     flat = torch.from_numpy(a.astype(np.float32)).reshape(-1, 1, *a.shape[-2:])
@@ -55,27 +56,11 @@ def _quantize_array(a: np.ndarray) -> np.ndarray:
 
 
 def load_samples(path: str | os.PathLike) -> SampleSet:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"samples file not found: {path}")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            samples = z["samples"]
-            if samples.dtype != np.uint8:
-                samples = _quantize_array(samples)
-            c, n = samples.shape[:2]
-            if "exemplars" not in z.files:
-                raise DataError(f"{path}: missing 'exemplars' array [C, H, W]")
-            excluded = z["excluded"] if "excluded" in z.files else np.zeros((c, n), bool)
-            names = ([str(s) for s in z["class_names"]] if "class_names" in z.files
-                     else [str(i) for i in range(c)])
-            prov = json.loads(str(z["provenance"])) if "provenance" in z.files else {}
-            ex = z["exemplars"]
-            if ex.dtype != np.uint8:
-                ex = _quantize_array(ex)
-    except (OSError, ValueError, KeyError) as e:
-        raise DataError(f"cannot read samples {path}: {e}") from None
-    if samples.ndim != 4 or ex.shape[0] != c:
-        raise DataError(f"{path}: expected samples [C, N, H, W] and exemplars [C, H, W], "
-                        f"got {samples.shape} and {ex.shape}")
-    return SampleSet(samples, ex, names, excluded.astype(bool), prov)
+    z = read_raw(path)
+    samples, ex = z["samples"], z["exemplars"]
+    c, n = samples.shape[:2]
+    names = ([str(s) for s in z["class_names"]] if "class_names" in z
+             else [str(i) for i in range(c)])
+    return SampleSet(_as_uint8(samples), _as_uint8(ex), names,
+                     z.get("excluded", np.zeros((c, n), bool)).astype(bool),
+                     json.loads(str(z["provenance"])) if "provenance" in z else {})

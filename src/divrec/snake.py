@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
-import os
 import sys
 
 from divrec.config import for_dataset, validate
@@ -21,17 +20,15 @@ def rule_context(smk):
     """Send stdout/stderr and logging of the job to ``log[0]``; yield the ``Job`` (its config as
     the job's dataset sees it: ``dataset_overrides`` applied)."""
     log_path = smk.log[0] if len(smk.log) else None
-    stream = open(log_path, "a") if log_path else None  # noqa: SIM115
-    if log_path:
-        os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
+    threads = getattr(smk, "threads", 1) or 1
     with contextlib.ExitStack() as stack:
+        stream = stack.enter_context(open(log_path, "a")) if log_path else None  # noqa: SIM115
         if stream:
-            stack.enter_context(stream)
             stack.enter_context(contextlib.redirect_stdout(stream))
             stack.enter_context(contextlib.redirect_stderr(stream))
         logging.basicConfig(level=logging.INFO, stream=stream or sys.stderr, force=True,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        stack.enter_context(limit_threads(getattr(smk, "threads", 1) or 1))
+        stack.enter_context(limit_threads(threads))
         tune_malloc()
         logger = logging.getLogger("divrec")
         logger.info("rule %s, wildcards %s", smk.rule, dict(smk.wildcards))
@@ -39,7 +36,7 @@ def rule_context(smk):
             cfg = validate(copy.deepcopy(dict(smk.config)), check_params=False)
             dataset = getattr(smk.wildcards, "dataset", None)
             yield Job(for_dataset(cfg, dataset) if dataset else cfg, smk.wildcards, smk.input,
-                      smk.output, smk.params, getattr(smk, "threads", 1) or 1, smk.log, smk.rule)
+                      smk.output, smk.params, threads, smk.log)
         except DivrecError as e:  # one clear line in the log and on the console, no traceback
             logger.error("%s", e)
             print(f"divrec error in rule {smk.rule}: {e}", file=sys.__stderr__)

@@ -19,7 +19,8 @@ from divrec.errors import DataError
 
 
 def read_raw(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The arrays of an .npz, refusing what is not one and non-finite samples."""
+    """The arrays of a samples .npz, refusing what is not one, non-finite samples and shapes
+    other than samples [C, N, H, W] with exemplars [C, H, W]."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"samples file not found: {path}")
@@ -39,16 +40,17 @@ def read_raw(path: str | os.PathLike) -> dict[str, np.ndarray]:
             bad = np.argwhere(~np.isfinite(a))[0].tolist()
             raise DataError(f"{path}: '{key}' has {int((~np.isfinite(a)).sum())} NaN/inf values "
                             f"(first at index {bad}); fix the generator's output")
+    s, ex = arrays["samples"], arrays["exemplars"]
+    if s.ndim != 4 or ex.ndim != 3 or ex.shape[0] != s.shape[0]:
+        raise DataError(f"{path}: expected samples [C, N, H, W] and exemplars [C, H, W], got "
+                        f"{s.shape} and {ex.shape}")
     return arrays
 
 
 def check_against_split(arrays: dict, path, test_names: list[str], image_size: int,
                         subset: bool = False, resize: bool = False) -> None:
-    """Shape, sample count, image size and class set against the split the humans come from."""
-    s, ex = arrays["samples"], arrays["exemplars"]
-    if s.ndim != 4 or ex.ndim != 3 or ex.shape[0] != s.shape[0]:
-        raise DataError(f"{path}: expected samples [C, N, H, W] and exemplars [C, H, W], got "
-                        f"{s.shape} and {ex.shape}")
+    """Sample count, image size and class set against the split the humans come from."""
+    s = arrays["samples"]
     if s.shape[1] < 2:
         raise DataError(f"{path}: {s.shape[1]} sample per class; diversity needs at least 2 "
                         "(the humans have 20)")
