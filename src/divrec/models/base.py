@@ -1,7 +1,5 @@
-"""What the sampler expects from a one-shot model, on top of the training contract
-(``training.trainable.Trainable``): ``sample(exemplars)`` returns one image per exemplar, in
-[0, 1] or any range the evaluation's min-max post-processing maps there.
-"""
+"""What the sampler expects of a one-shot model on top of the training contract
+(``training.trainable.Trainable``)."""
 
 from __future__ import annotations
 
@@ -18,5 +16,6 @@ class GenerativeModel(Trainable):
     @torch.no_grad()
     def sample(self, exemplars: torch.Tensor, generator: torch.Generator | None = None,
                **options) -> torch.Tensor:
-        """exemplars [B, 1, H, W] -> one sample per exemplar [B, 1, H, W]."""
+        """exemplars [B, 1, H, W] -> one sample per exemplar [B, 1, H, W], in [0, 1] or any range
+        the evaluation's min-max post-processing maps there."""
         raise NotImplementedError

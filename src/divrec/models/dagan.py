@@ -1,27 +1,21 @@
 """DA-GAN (Antoniou et al. 2017) as a one-shot generator: G(x, z) maps a conditioning drawing and
-noise to a new drawing of the same class, trained with WGAN-GP against a critic on pairs
-(REFERENCE.md §2.3). One family, two generators: ``generator: uresnet`` (DAGAN-UN, encoder-to-
-decoder skips) and ``generator: resnet`` (DAGAN-RN, none).
+noise to a new drawing of the same class, trained with WGAN-GP against a pair critic
+(REFERENCE.md §2.3); ``generator: uresnet`` (DAGAN-UN, encoder-to-decoder skips) or ``resnet``
+(DAGAN-RN, none).
 
-Training step t (one batch = one critic iteration, as in the published trainer):
-- critic: D(x1, G(x1, z)) - D(x1, x2) + gp_weight * GP, GP on random interpolates between x2 and
-  G(x1, z), differentiated with respect to the second input only;
-- generator, every ``c_iter``-th step on the same x1 and a fresh z: -D(x1, G(x1, z)).
+One batch = one critic step, D(x1, G(x1, z)) - D(x1, x2) + GP (on interpolates between x2 and
+G(x1, z), w.r.t. the second input only); every ``c_iter``-th step also a generator step on the
+same x1 and a fresh z, -D(x1, G(x1, z)). Fixes: G's output is detached in the critic step (the
+published code backpropagated through G there and threw the gradients away, §8 bug 9), and the
+critic is frozen during the generator step.
 
-Pairing (x1, x2): ``prototype`` (published) = a random drawing and its class exemplar, so G learns
-random drawing -> prototype distribution and at test time receives the prototype, an input it never
-saw (REFERENCE.md §8, 9b); ``same_class`` (original DAGAN) = two distinct random drawings of one
-class, read from a set batch of size 2; ``exemplar`` (the fix of 9b) = the class exemplar and a
-random drawing of its class, so G learns exemplar -> drawing distribution, on the very input it
-receives at test time.
+Pairing (x1, x2): ``prototype`` (published) = a random drawing and its class exemplar, so at test
+time G receives the prototype, an input it never saw (REFERENCE.md §8, 9b); ``same_class``
+(original DAGAN) = two distinct random drawings of one class; ``exemplar`` (the fix of 9b) = the
+exemplar and a random drawing of its class, so G trains on the input it receives at test time.
 
-Fixes: the generator output is detached in the critic step (the published code backpropagated
-through G there and threw the gradients away, §8 bug 9); the critic is frozen during the
-generator step so its gradients are not computed at all.
-
-Logged: ``loss`` = the critic's Wasserstein estimate E D(real) - E D(fake) before the update (the
-quantity WGAN-GP drives down, so lower is better and it doubles as the validation loss),
-``d_loss``, ``gp`` and, on generator steps, ``g_loss``.
+Logged ``loss``: the critic's Wasserstein estimate E D(real) - E D(fake) before the update (what
+WGAN-GP drives down, so lower is better and it doubles as the validation loss).
 """
 
 from __future__ import annotations
@@ -139,12 +133,6 @@ class Dagan(GenerativeModel):
         fake = self.g(x1, self._noise(x1))
         d_real, d_fake = self.d(x1, x2).mean(), self.d(x1, fake).mean()
         return {"loss": d_real - d_fake, "d_real": d_real, "d_fake": d_fake}
-
-    @torch.no_grad()
-    def calibration_forward(self, batch) -> None:
-        """Only the generator has BatchNorm (``recalibrate_bn``)."""
-        x1, _ = self._pair(batch)
-        self.g(x1, self._noise(x1))
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()

@@ -21,11 +21,8 @@ NOISE_CHANNELS = (8, 4, 2)  # z is projected to these many channels at the 3 dee
 
 
 def level_sizes(size: int, levels: int = LEVELS) -> list[int]:
-    """Spatial size at each level: [size, ceil(size/2), ...] (levels + 1 entries)."""
-    sizes = [size]
-    for _ in range(levels):
-        sizes.append((sizes[-1] + 1) // 2)
-    return sizes
+    """Spatial size at each level: [size, ceil(size/2), ceil(size/4), ...] (levels + 1 entries)."""
+    return [-(-size // 2**i) for i in range(levels + 1)]
 
 
 class SamePad(nn.Module):

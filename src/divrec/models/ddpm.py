@@ -7,23 +7,14 @@ is never dropped (``drop_prob = 0``), and sampling uses the plain conditional pr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from divrec.errors import ConfigError
 from divrec.models.diffusion import DiffusionModel, DiffusionParams
 from divrec.models.registry import register
 
 
-@dataclass
-class Params(DiffusionParams):
-    drop_prob: float = 0.0
-
-
 @register("ddpm")
 class Ddpm(DiffusionModel):
-    Params = Params
-
-    def __init__(self, p: Params):
+    def __init__(self, p: DiffusionParams):
         if p.drop_prob != 0:
             raise ConfigError("family 'ddpm' never drops its condition; use family 'cfgdm' "
                               "for condition dropout and guidance")

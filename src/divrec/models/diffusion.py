@@ -1,14 +1,9 @@
 """The shared one-shot diffusion model behind the ``ddpm``, ``cfgdm`` and ``fsdm`` families.
 
-Published DDPM and CFGDM are the same exemplar-conditioned network (REFERENCE 2.4): DDPM never
-drops the condition and samples without guidance; CFGDM drops it with probability 0.1 (the
-condition is zeroed, no sign flip) and samples with classifier-free guidance. Fixes applied here:
-data in [-1, 1] (the published net modelled {0, 1} directly), t uniform over all T steps, integer
-time embedding, every U-Net skip used, final samples clipped to [-1, 1], and EMA weights through
-the training loop's ``ema`` option.
-
-Sampling options (``sample: {...}`` in the config, or keyword arguments of ``sample``) default to
-the params: ``guidance``, ``sampler`` ('ddim' | 'ancestral'), ``steps``, ``eta``, ``clip_x0``.
+Fixes of the published DDPM/CFGDM network (REFERENCE 2.4): data in [-1, 1] (the published net
+modelled {0, 1} directly), t uniform over all T steps, integer time embedding, every U-Net skip
+used, final samples clipped to [-1, 1], and EMA weights through the training loop's ``ema``.
+Sampling options (``sample: {...}`` in the config, or keywords of ``sample``) default to the params.
 """
 
 from __future__ import annotations
@@ -26,9 +21,6 @@ from divrec.diffusion.schedule import NoiseSchedule, ScheduleParams
 from divrec.diffusion.unet import UNet, UNetParams
 from divrec.errors import ConfigError
 from divrec.models.base import GenerativeModel
-
-PREDICTIONS = ("eps", "x0")
-SAMPLE_OPTIONS = ("guidance", "sampler", "steps", "eta", "clip_x0", "variance")
 
 
 @dataclass
@@ -64,27 +56,23 @@ class DiffusionParams:
     variance: str = "beta"       # ancestral sampler: beta_t (published) | posterior
 
 
-def to_model_range(x: torch.Tensor, size: int | None = None) -> torch.Tensor:
-    """[0, 1] images -> [-1, 1], resized (bilinear, antialiased) to ``size`` when given."""
-    if size is not None and x.shape[-1] != size:
-        x = resize(x, size)
-    return x * 2 - 1
+def to_model_range(x: torch.Tensor, size: int) -> torch.Tensor:
+    """[0, 1] images -> [-1, 1], resized (bilinear, antialiased) to ``size``."""
+    return resize(x, size) * 2 - 1
 
 
 class DiffusionModel(GenerativeModel):
     """eps-prediction DDPM conditioned on a one-shot exemplar (channel stacking by default)."""
 
     Params = DiffusionParams
-    batch_kind = "pairs"
-    binary = True
 
-    def __init__(self, p: DiffusionParams):
+    def __init__(self, p: DiffusionParams, **unet):
+        """``unet``: U-Net settings that are not params of the same name (FSDM's conditioning)."""
         super().__init__()
         if not 0 <= p.drop_prob < 1:
             raise ConfigError(f"drop_prob must be in [0, 1), got {p.drop_prob}")
-        if p.prediction not in PREDICTIONS:
-            raise ConfigError(f"prediction must be one of {list(PREDICTIONS)}, got "
-                              f"'{p.prediction}'")
+        if p.prediction not in ("eps", "x0"):
+            raise ConfigError(f"prediction must be one of ['eps', 'x0'], got '{p.prediction}'")
         self.p = p
         self.size = p.model_size or p.image_size
         levels = len(p.dim_mults)
@@ -92,11 +80,8 @@ class DiffusionModel(GenerativeModel):
             raise ConfigError(f"model_size {self.size} is too small for {levels} U-Net levels")
         self.schedule = NoiseSchedule(ScheduleParams(p.timesteps, p.schedule, p.beta_start,
                                                      p.beta_end))
-        self.unet = UNet(self.unet_params(p))
-
-    def unet_params(self, p: DiffusionParams, **over) -> UNetParams:
-        names = {f.name for f in fields(UNetParams)}
-        return UNetParams(**{**{k: getattr(p, k) for k in names if hasattr(p, k)}, **over})
+        shared = {f.name: getattr(p, f.name) for f in fields(UNetParams) if hasattr(p, f.name)}
+        self.unet = UNet(UNetParams(**{**shared, **unet}))
 
     # ------------------------------------------------------------------ conditioning
     def condition(self, exemplars: torch.Tensor) -> Cond:
@@ -154,13 +139,14 @@ class DiffusionModel(GenerativeModel):
 
     # ------------------------------------------------------------------ sampling
     def _options(self, options: dict) -> dict:
-        unknown = sorted(set(options) - set(SAMPLE_OPTIONS))
-        if unknown:
-            raise ConfigError(f"unknown sample option(s) {unknown} for family "
-                              f"'{self.family}'; allowed: {list(SAMPLE_OPTIONS)}")
         p = self.p
         out = {"guidance": p.guidance, "sampler": p.sampler, "steps": p.sample_steps,
-               "eta": p.eta, "clip_x0": p.clip_x0, "variance": p.variance, **options}
+               "eta": p.eta, "clip_x0": p.clip_x0, "variance": p.variance}
+        unknown = sorted(set(options) - set(out))
+        if unknown:
+            raise ConfigError(f"unknown sample option(s) {unknown} for family "
+                              f"'{self.family}'; allowed: {list(out)}")
+        out.update(options)
         if out["guidance"] != 0 and p.drop_prob == 0:
             raise ConfigError(f"family '{self.family}' was trained without condition dropout "
                               "(drop_prob 0): it has no unconditional branch, so guidance must "

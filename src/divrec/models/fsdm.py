@@ -82,15 +82,12 @@ class Fsdm(DiffusionModel):
         if p.context_kind not in ("vector", "map"):
             raise ConfigError(f"fsdm context_kind must be 'vector' or 'map', got "
                               f"'{p.context_kind}'")
-        super().__init__(p)
+        vector = p.context_kind == "vector"  # FiLM context, else a map stacked on x_t
+        super().__init__(p, cond_channels=0 if vector else p.map_channels,
+                         context_dim=p.context_dim if vector else 0)
         self.set_size, self.augment_sets = p.set_size, p.augment_sets
-        self.encoder = (SetEncoder(p.enc_width, p.context_dim, p.variational)
-                        if p.context_kind == "vector" else MapEncoder(p.enc_width, p.map_channels))
-
-    def unet_params(self, p, **over):
-        if p.context_kind == "map":
-            return super().unet_params(p, cond_channels=p.map_channels, context_dim=0)
-        return super().unet_params(p, cond_channels=0, context_dim=p.context_dim)
+        self.encoder = (SetEncoder(p.enc_width, p.context_dim, p.variational) if vector
+                        else MapEncoder(p.enc_width, p.map_channels))
 
     def condition(self, exemplars: torch.Tensor) -> Cond:
         """One-shot: the set is the exemplar alone; the context is the posterior mean (vector)

@@ -1,29 +1,24 @@
 """VAE-NS: the Neural Statistician (Edwards & Storkey 2017), conditional variant, as trained and
 sampled one-shot by Boutin et al. 2022 (REFERENCE.md §2.2).
 
-Training sees same-class sets X of ``sample_size`` drawings, [B, S, 1, H, W]. A shared conv encoder
-embeds each drawing; the statistic network averages the set's embeddings into q(c | X); each
-drawing gets q(z | x, c); a learned prior p(z | c) and a Bernoulli decoder p(x | z, c) complete
-the model. The loss is the per-drawing negative ELBO with the published warm-up weight
-w = 1 + alpha: ``-(w * log p(x) - beta * (KL_c + KL_z) / w) / (B * S)``; alpha starts at
-``alpha`` and halves every ``steps_per_epoch`` training steps (the published code halved it every
-epoch; the shared loop counts steps, and ~295 steps of 100 sets make one published epoch).
-
-One-shot sampling: the context set is the single exemplar; c = the posterior *mean* of q(c | x),
-z ~ p(z | c), and the decoder's Bernoulli means are returned (as published).
+Training sees same-class sets [B, S, 1, H, W]. A shared conv encoder embeds each drawing; the
+statistic network averages the set's embeddings into q(c | X); each drawing gets q(z | x, c); a
+learned prior p(z | c) and a Bernoulli decoder p(x | z, c) complete the model. The loss is the
+per-drawing negative ELBO with the published warm-up weight w = 1 + alpha (``weight``); the
+published code halved alpha every epoch, the shared loop counts steps (~295 steps of 100 sets make
+one published epoch). One-shot sampling: the context set is the single exemplar, c = the
+posterior *mean* of q(c | x), z ~ p(z | c), and the decoder's Bernoulli means are returned.
 
 Departures from the published code, on purpose:
 - dynamic binarisation: every batch draws fresh Bernoulli pixels from the grey-level drawings
   (the published set dataset drew one fixed sample at construction, §8);
 - set augmentation is a random flip + rot90 shared by a set, applied to (S - 1) / S of the sets
   (published: flips + a free rotation on the same share of sets), see data.batches.sets;
-- the decoder's valid "trimming" convs sit where its sizes meet the encoder's (50 <- 25 <- 13 <-
-  7 <- 4), three k2 trims instead of the published k4 + k2, so any image size works;
+- the decoder trims with valid k2 convs where its sizes meet the encoder's (``Decoder``), so any
+  image size works;
 - log p(x) uses logits (exact) instead of clamped probabilities;
-- the published q(z | x, c) and p(z | c) each build a ``linear_z`` (z_dim -> hidden) that only a
-  second stochastic layer would call; with the one layer trained here it is left out (2 x 4 352
-  parameters at the README sizes: 7 339 847 here against the published 7 479 623, the rest being
-  the decoder's trims above, 131 072);
+- no ``linear_z`` (z_dim -> hidden) in q(z | x, c) and p(z | c): only a second stochastic layer
+  would call it (the parameter counts against the published code are in the README);
 - no ReduceLROnPlateau on the test loss (model selection only ever sees validation classes).
 Each gradient element is clamped to [-grad_clamp, grad_clamp] (published: 1).
 """

@@ -70,8 +70,8 @@ class Trainer:
         self.resumed_from = self.step  # > 0: this process continued a killed run
 
     # ------------------------------------------------------------------ checkpointing
-    def _state(self) -> dict:
-        return {
+    def save_state(self) -> None:
+        save_torch({
             "step": self.step,
             "model": self.model.state_dict(),
             "ema": self.ema.state_dict() if self.ema else None,
@@ -83,10 +83,7 @@ class Trainer:
             "rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
             "run_hash": self.run_hash,
-        }
-
-    def save_state(self) -> None:
-        save_torch(self._state(), self.state_path)
+        }, self.state_path)
         self.last_saved_step = self.step
 
     def _maybe_resume(self) -> None:
@@ -151,9 +148,8 @@ class Trainer:
         tc = self.tc
         self._calibration_batches = lambda i: batch_fn(tc.steps + i)  # unseen, deterministic
         self.model.train()
-        interactive = sys.stderr.isatty()  # in log files, a line every 30 s, not every \r
-        bar = tqdm(total=tc.steps, initial=self.step, desc=self.desc,
-                   mininterval=2.0 if interactive else 30.0,
+        bar = tqdm(total=tc.steps, initial=self.step, desc=self.desc,  # in log files: every 30 s
+                   mininterval=2.0 if sys.stderr.isatty() else 30.0,
                    disable=os.environ.get("DIVREC_NO_PROGRESS") == "1")
         while self.step < tc.steps:
             batch = batch_fn(self.step)
@@ -186,16 +182,6 @@ class Trainer:
     def sampling_model(self):
         """The weights used for sampling: EMA when enabled, else the final weights."""
         return self.ema if self.ema is not None else self.model
-
-    def exported_state(self) -> dict:
-        """``export: best``: the weights of the lowest validation loss (the published VAEs sample
-        from them), else the sampling model's."""
-        if self.tc.export == "best":
-            if self.best_state is None:
-                raise ConfigError("export 'best' needs validation: no validation loss was logged "
-                                 "(no validation classes, or val_every > steps)")
-            return self.best_state
-        return self.sampling_model().state_dict()
 
     def recalibrated(self, state: dict) -> dict:
         """``state`` with every BatchNorm's running statistics re-estimated (a cumulative
@@ -233,7 +219,12 @@ class Trainer:
         return out
 
     def export(self, path: str | os.PathLike, meta: dict) -> None:
-        state = self.exported_state()
+        """``export: best``: the weights of the lowest validation loss (the published VAEs sample
+        from them), else the sampling model's."""
+        if self.tc.export == "best" and self.best_state is None:
+            raise ConfigError("export 'best' needs validation: no validation loss was logged "
+                              "(no validation classes, or val_every > steps)")
+        state = self.best_state if self.tc.export == "best" else self.sampling_model().state_dict()
         if self.tc.recalibrate_bn:
             state = self.recalibrated(state)
         save_torch({
@@ -252,9 +243,6 @@ class Trainer:
             self.state_path.unlink()
             log.info("removed resume state %s (outputs written)", self.state_path)
 
-    def write_history(self, path: str | os.PathLike, meta: dict) -> None:
-        save_parquet(pd.DataFrame(self.history), path, metadata=self.annotate(meta))
-
 
 def fit_and_export(model: nn.Module, tc: TrainConfig, state_dir: str | os.PathLike, device,
                    run_config: dict, meta: dict, out: str, history_out: str,
@@ -268,6 +256,6 @@ def fit_and_export(model: nn.Module, tc: TrainConfig, state_dir: str | os.PathLi
     trainer = Trainer(model, tc, state_dir, device, run_config=run_config, desc=desc)
     trainer.fit(batch_fn, val_fn)
     meta = {**meta, "provenance": provenance(run_config, tc.seed, str(device))}
-    trainer.write_history(history_out, meta)
+    save_parquet(pd.DataFrame(trainer.history), history_out, metadata=trainer.annotate(meta))
     trainer.export(out, meta)
     return trainer, meta

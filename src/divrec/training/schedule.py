@@ -1,21 +1,16 @@
 """Learning-rate schedules: declared in a model's ``train:`` section, applied by the loop only.
 
-Why one place: a model or critic that changed ``lr`` inside its own ``train_step`` was silently
+Why one place: a model or critic that changed ``lr`` in its own ``train_step`` was silently
 overwritten by the loop's scheduler one step later (the ProtoNet's "halve every N episodes" never
-happened). Here the loop sets every param group's lr to ``initial_lr * factor(step)`` right before
-each step, so the lr a step runs at is a pure function of the declared schedule, the step and, for
-``plateau``, the validation losses seen so far (which the checkpoint keeps, so a resumed run
-continues the same schedule).
+happened). Here the loop sets every param group's lr to ``initial_lr * factor(step)`` before each
+step: a pure function of the schedule, the step and, for ``plateau``, the validation losses seen
+so far (kept in the checkpoint, so a resumed run continues the same schedule).
 
-Kinds (``lr_decay``):
-  none      constant
-  linear    1 -> ``lr_floor`` over ``steps``
-  cosine    half cosine 1 -> ``lr_floor`` over ``steps`` (DDGAN's CosineAnnealingLR)
-  step      ``lr_gamma ** (step // lr_step)`` (StepLR)
-  plateau   multiply by ``lr_gamma`` when the validation loss has not improved (relative 1e-4,
-            as torch's ReduceLROnPlateau) for more than ``lr_patience`` validations
-``lr_warmup`` > 0 ramps linearly from 1/lr_warmup to 1 over the first ``lr_warmup`` steps, on top
-of any kind.
+``lr_decay``: none; linear or cosine (DDGAN's CosineAnnealingLR) from 1 to ``lr_floor`` over
+``steps``; step: times ``lr_gamma`` every ``lr_step`` steps (StepLR); plateau: times ``lr_gamma``
+once the validation loss has not improved (relative 1e-4, as torch's ReduceLROnPlateau) for more
+than ``lr_patience`` validations. ``lr_warmup`` > 0 ramps linearly from 1/lr_warmup to 1 over the
+first ``lr_warmup`` steps, on top of any kind.
 """
 
 from __future__ import annotations

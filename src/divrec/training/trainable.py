@@ -1,10 +1,6 @@
 """The training-loop contract: what ``training.loop.Trainer`` expects of anything it trains
-(one-shot models, critics, the quality models, the quality feature classifier).
-
-A trainable turns a batch into a loss (``loss``) and may customise its optimisation
-(``train_step``, e.g. GANs with several optimizers). It lives beside the loop, not under
-``models/``, so critics and quality models depend on the training package only.
-"""
+(one-shot models, critics, quality models). It lives beside the loop, not under ``models/``, so
+critics and quality models depend on the training package only."""
 
 from __future__ import annotations
 
