@@ -120,7 +120,7 @@ def test_fid_inception_loads_a_local_weights_file(tmp_path):
         setattr(net, name, cls(*args))
     path = tmp_path / X.FID_WEIGHTS_NAME
     torch.save(net.state_dict(), path)
-    X.build_extractor("inception", tmp_path / "ex.pt", weights=str(path))
+    X.inception_extractor(tmp_path / "ex.pt", weights=str(path))
     ex = X.load_extractor(tmp_path / "ex.pt", torch.device("cpu"))
     assert ex.name == "inception"
     feats = ex(np.random.default_rng(0).integers(0, 256, (2, 16, 16, 1), dtype=np.uint8))

@@ -55,3 +55,15 @@ def panel_grid(n_panels: int, width: float, height: float, max_cols: int = 3):
     for ax in list(axes.flat)[n_panels:]:
         ax.set_axis_off()
     return fig, axes
+
+
+def show_image(ax, img, cmap: str = "gray_r", frame: str | None = None, **imshow) -> None:
+    """``img`` in ``ax`` without ticks or grid, framed in the colour ``frame`` (None: no frame)."""
+    ax.imshow(img, cmap=cmap, interpolation="nearest", **imshow)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.grid(False)
+    for side in ax.spines.values():
+        side.set_visible(frame is not None)
+        if frame is not None:
+            side.set(color=frame, linewidth=1.5)

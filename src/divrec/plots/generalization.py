@@ -56,6 +56,8 @@ def generalization_figure(curves: pd.DataFrame, title: str = ""):
 
 def read_per_sample(paths: list[str]) -> pd.DataFrame:
     cols = ["model", "point", "family", "label", "originality", "recognizability", "excluded"]
+    if not paths:
+        return pd.DataFrame(columns=cols)
     return pd.concat([pd.read_parquet(p, columns=cols) for p in paths], ignore_index=True)
 
 

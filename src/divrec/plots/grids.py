@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from divrec.io import save_figure
-from divrec.plots import plt, point_label
+from divrec.plots import plt, point_label, show_image
 from divrec.samples import SampleSet, load_samples
 
 
@@ -41,18 +41,11 @@ def sample_grid_figure(ss: SampleSet, title: str = "", n_classes: int = 8,
                              figsize=(0.55 * n_cols + 1.2, 0.55 * len(rows) + 0.4))
     for i, (c, row) in enumerate(zip(classes, rows, strict=True)):
         for j in range(n_cols):
-            ax = axes[i, j]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            ax.grid(False)
-            for side in ax.spines.values():
-                side.set_visible(j == 0)
-                side.set_color("tab:red")
-                side.set_linewidth(1.5)
             if j < len(row):
-                ax.imshow(row[j], cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
+                show_image(axes[i, j], row[j], frame="tab:red" if j == 0 else None, vmin=0,
+                           vmax=255)
             else:
-                ax.axis("off")
+                axes[i, j].axis("off")
         axes[i, 0].set_ylabel(ss.class_names[c], rotation=0, ha="right", va="center",
                               fontsize=5)
     axes[0, 0].set_title("exemplar", fontsize=6, color="tab:red")

@@ -80,9 +80,8 @@ def guidance_figure(per_sample: pd.DataFrame, n_bins: int = 10, min_count: int =
 
 
 def guidance_rule(job) -> None:
-    paths, fig, ev = list(job.input), job.cfg["figures"], job.cfg["evaluation"]
-    data = read_per_sample(paths) if paths else pd.DataFrame(
-        columns=["model", "point", "family", "label", "originality", "recognizability"])
-    figure = guidance_figure(data, fig["generalization_bins"], fig["min_bin_count"],
-                             ev["bootstrap"], ev["ci"], job.cfg["seed"], job.wildcards.dataset)
+    fig, ev = job.cfg["figures"], job.cfg["evaluation"]
+    figure = guidance_figure(read_per_sample(list(job.input)), fig["generalization_bins"],
+                             fig["min_bin_count"], ev["bootstrap"], ev["ci"], job.cfg["seed"],
+                             job.wildcards.dataset)
     save_figure(figure, [job.output.png, job.output.pdf])

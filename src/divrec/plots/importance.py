@@ -13,7 +13,7 @@ import numpy as np
 
 from divrec.importance import ImportanceMaps
 from divrec.io import save_figure
-from divrec.plots import plt
+from divrec.plots import plt, show_image
 from divrec.plots.grids import grid_classes
 
 
@@ -32,15 +32,6 @@ def category_rows(im: ImportanceMaps, n_categories: int, per_category: int
             for c in chosen]
 
 
-def _show(ax, img, cmap, **kw) -> None:
-    ax.imshow(img, cmap=cmap, interpolation="nearest", **kw)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.grid(False)
-    for side in ax.spines.values():
-        side.set_visible(False)
-
-
 def importance_figure(im: ImportanceMaps, title: str = "", n_categories: int = 8,
                       per_category: int = 3):
     rows = category_rows(im, n_categories, per_category)
@@ -56,11 +47,11 @@ def importance_figure(im: ImportanceMaps, title: str = "", n_categories: int = 8
                 ax_map.axis("off")
                 continue
             i = idx[j]
-            _show(ax_ex, im.exemplars[i], "gray_r", vmin=0, vmax=255)
-            _show(ax_map, normalised(im.maps[i]), "magma", vmin=0, vmax=1)
+            show_image(ax_ex, im.exemplars[i], vmin=0, vmax=255)
+            show_image(ax_map, normalised(im.maps[i]), "magma", vmin=0, vmax=1)
             ax_map.contour(im.exemplars[i] > 127, levels=[0.5], colors="cyan", linewidths=0.3)
         mean = np.mean([normalised(im.maps[i]) for i in members], axis=0)
-        _show(axes[r, -1], mean, "magma", vmin=0, vmax=max(float(mean.max()), 1e-12))
+        show_image(axes[r, -1], mean, "magma", vmin=0, vmax=max(float(mean.max()), 1e-12))
         axes[r, 0].set_ylabel(cat, rotation=0, ha="right", va="center", fontsize=6)
     axes[0, 0].set_title("exemplar", fontsize=6)
     axes[0, 1].set_title("map", fontsize=6)

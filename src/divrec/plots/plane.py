@@ -5,6 +5,7 @@ the entry's ``label``; several entries of one family get different markers."""
 from __future__ import annotations
 
 import pandas as pd
+from matplotlib.transforms import Bbox
 
 from divrec.io import save_figure
 from divrec.plots import MARKERS, family_color, plt
@@ -58,12 +59,10 @@ LABEL_OFFSETS = [(3, 3), (3, -8), (-3, 3), (-3, -8), (5, -2), (-5, -2), (3, 9), 
 
 
 def place_labels(ax) -> None:
-    """Move each point label to the first offset (points, around its point) where it covers no
-    label placed before it and no other point or error bar: sweep points close on the plane (a
-    guided CFGDM next to a VAE-STN beta) otherwise print their names over each other. Left of the
-    point, the text is right-aligned so that it ends at the point. An offset whose text would
-    cross the left or right edge of the axes is not free either. If no offset is free, the first
-    one is kept."""
+    """Move each point label to the first offset around its point (right-aligned left of it) where
+    it stays inside the axes and covers no earlier label and no other point or error bar, else keep
+    the first offset: sweep points close on the plane (a guided CFGDM next to a VAE-STN beta)
+    otherwise print their names over each other."""
     renderer = ax.figure.canvas.get_renderer()
     placed, obstacles = [], _point_boxes(ax)
     for text in ax.texts:
@@ -81,8 +80,6 @@ def place_labels(ax) -> None:
 
 def _point_boxes(ax) -> list:
     """Display-space boxes of every plotted model point and each of its error bars."""
-    from matplotlib.transforms import Bbox
-
     boxes = []
     for container in ax.containers:
         data_line, _, bars = container.lines

@@ -41,27 +41,24 @@ def sample_grids(panels: dict[str, np.ndarray], titles: dict[str, str], paths: l
 def tradeoff(metrics_path: str, paths: list[str]) -> None:
     """FD (log y) against seconds per image (log x), one point per model, NFE annotated."""
     t = pd.read_parquet(metrics_path)
-    fd_name = t["fd_name"].iloc[0] if len(t) else "FD"
+    first = t.iloc[0] if len(t) else {"fd_name": "FD", "extractor": "?", "device": "?",
+                                      "batch_size": "?", "dataset": ""}
     fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
-    for _, r in t.iterrows():
-        for ax, y in zip(axes, ("fd", "kid")):
+    for ax, y, name in zip(axes, ("fd", "kid"), (first["fd_name"], f"KID ({first['extractor']})")):
+        for _, r in t.iterrows():
             ax.scatter(r["s_per_image"], r[y], color=family_color(r["family"]), s=30, zorder=3,
                        label=r["label"])
             ax.annotate(f"{r['label']} ({r['nfe']} NFE)", (r["s_per_image"], r[y]), fontsize=7,
                         xytext=(4, 3), textcoords="offset points")
-    meta = read_parquet_metadata(metrics_path)
-    device = t["device"].iloc[0] if len(t) else "?"
-    for ax, name in zip(axes, (fd_name, f"KID ({t['extractor'].iloc[0] if len(t) else '?'})")):
         ax.set_xscale("log")
-        ax.set_xlabel(f"sampling time per image [s] ({device}, batch "
-                      f"{t['batch_size'].iloc[0] if len(t) else '?'})")
+        ax.set_xlabel(f"sampling time per image [s] ({first['device']}, batch "
+                      f"{first['batch_size']})")
         ax.set_ylabel(f"{name} (lower is better)")
-    for ax, y in zip(axes, ("fd", "kid")):
         if len(t) and (t[y] > 0).all():
             ax.set_yscale("log")
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"{t['dataset'].iloc[0] if len(t) else ''}: quality vs. sampling speed "
-                 f"(features: {meta.get('extractor', '?')})", fontsize=9)
+    fig.suptitle(f"{first['dataset']}: quality vs. sampling speed (features: "
+                 f"{read_parquet_metadata(metrics_path).get('extractor', '?')})", fontsize=9)
     fig.tight_layout()
     save_figure(fig, paths)
 

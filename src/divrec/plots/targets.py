@@ -8,6 +8,8 @@ and a dataset gets the guidance figure only when some entry samples several guid
 
 from __future__ import annotations
 
+from functools import partial
+
 from divrec.paths import HUMAN, Layout
 from divrec.plots.guidance import is_guidance_point
 from divrec.plots.trajectories import has_sweep
@@ -37,11 +39,7 @@ def guidance_paths(points: list, results: str, wildcards) -> list[str]:
 
 def figure_paths(config: dict, points: list, results: str, dataset: str) -> list[str]:
     """Every figure file of a dataset except the plane (which ``all_targets`` lists itself)."""
-    lay = Layout(results)
-
-    def figures(name: str) -> str:
-        return lay.figures(dataset, name)
-
+    figures = partial(Layout(results).figures, dataset)
     pairs = dataset_points(points, dataset)
     out = [figures(f"{name}.{ext}") for name in ("distance", "generalization")
            for ext in ("png", "pdf")]

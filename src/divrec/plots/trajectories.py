@@ -1,12 +1,10 @@
 """Per-parameter trajectories (NeurIPS'22, Fig. 3b-d): how one model entry moves through the
 diversity-recognizability plane as each swept parameter changes.
 
-One panel per swept parameter (training sweep keys and list-valued sampler options alike). In a
-panel, points that agree on every OTHER swept parameter are joined in order of the panel's
-parameter and annotated with its value: one line for a one-factor sweep, one line per combination
-of the other parameters for a grid. The entry's remaining points are shown in light grey for
-context, humans as a black star. Point values come from the config (``expand_sweep``), never
-parsed back out of the point names, which contain underscores of their own.
+One panel per swept parameter (training sweep keys and list-valued sampler options alike); in a
+panel, the points that agree on every other swept parameter form one line. Point values come from
+the config (``expand_sweep``), never parsed back out of the point names, which contain underscores
+of their own.
 """
 
 from __future__ import annotations

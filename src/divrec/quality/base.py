@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 
+from divrec.data.preprocess import resize
 from divrec.training.trainable import Trainable
 
 
@@ -21,16 +21,13 @@ class UncondModel(Trainable):
     batch_kind: ClassVar[str] = "images"
     binary: ClassVar[bool] = False
 
-    #: filled from the dataset when the config leaves them out
-    image_size: int
-    channels: int
+    def __init__(self, p):
+        super().__init__()
+        self.p, self.image_size, self.channels = p, p.image_size, p.channels
 
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Resize a data batch to the model's resolution (e.g. the published 64 px DCGAN)."""
-        if x.shape[-1] != self.image_size:
-            x = F.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
-                              antialias=True, align_corners=False)
-        return x
+        return resize(x, self.image_size)
 
     def nfe(self, **options) -> int:
         return 1

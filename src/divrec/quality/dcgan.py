@@ -83,8 +83,7 @@ class DCGAN(UncondModel):
     Params = Params
 
     def __init__(self, p: Params):
-        super().__init__()
-        self.p, self.image_size, self.channels = p, p.image_size, p.channels
+        super().__init__(p)
         self.G, self.D = generator(p), discriminator(p)
         self.apply(_init)
 

@@ -18,7 +18,7 @@ from torch import nn
 from divrec.config import TrainConfig
 from divrec.diffusion.unet import timestep_embedding
 from divrec.quality.base import UncondModel
-from divrec.quality.nets import UNet, UNetParams
+from divrec.quality.nets import UNet
 from divrec.quality.registry import register
 
 
@@ -121,11 +121,9 @@ class DDGAN(UncondModel):
     Params = Params
 
     def __init__(self, p: Params):
-        super().__init__()
-        self.p, self.image_size, self.channels = p, p.image_size, p.channels
-        self.G = UNet(UNetParams(p.ch, tuple(p.ch_mult), p.num_res_blocks,
-                                 tuple(p.attn_resolutions), 0.0, p.nz, p.z_mlp_layers),
-                      p.channels, p.channels, p.image_size)
+        super().__init__(p)
+        self.G = UNet(p.channels, p.image_size, p.ch, p.ch_mult, p.num_res_blocks,
+                      p.attn_resolutions, z_dim=p.nz, z_mlp_layers=p.z_mlp_layers)
         self.D = TimeDiscriminator(p.channels, p.ndf, p.image_size)
         self.sched = Schedule(p.num_timesteps, p.beta_min, p.beta_max)
 

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from divrec.diffusion.samplers import DDIMSampler, sample_loop
 from divrec.diffusion.schedule import NoiseSchedule, ScheduleParams
 from divrec.quality.base import UncondModel
-from divrec.quality.nets import UNet, UNetParams
+from divrec.quality.nets import UNet
 from divrec.quality.registry import register
 
 
@@ -50,11 +50,9 @@ class DDPM(UncondModel):
     Params = Params
 
     def __init__(self, p: Params):
-        super().__init__()
-        self.p, self.image_size, self.channels = p, p.image_size, p.channels
-        self.net = UNet(UNetParams(p.ch, tuple(p.ch_mult), p.num_res_blocks,
-                                   tuple(p.attn_resolutions), p.dropout),
-                        p.channels, p.channels, p.image_size)
+        super().__init__(p)
+        self.net = UNet(p.channels, p.image_size, p.ch, p.ch_mult, p.num_res_blocks,
+                        p.attn_resolutions, p.dropout)
         self.schedule = NoiseSchedule(schedule_params(p.schedule, p.diffusion_steps))
 
     def loss(self, batch) -> dict[str, torch.Tensor]:

@@ -15,20 +15,20 @@ import numpy as np
 import pandas as pd
 
 from divrec.errors import DataError
-from divrec.io import save_parquet
+from divrec.io import save_parquet, save_torch
 from divrec.metrics.fidelity import FidelitySettings, all_metrics
 from divrec.provenance import provenance
 from divrec.quality.features import (
+    INCEPTION,
     ClassifierParams,
-    build_extractor,
+    inception_extractor,
     load_extractor,
     read_features,
+    train_classifier,
     write_features,
 )
 from divrec.quality.images import load
 from divrec.quality.sample import load_samples
-
-DATA_SOURCE = "data"
 
 
 def reference_images(images_path: str | os.PathLike, n: int, seed: int) -> np.ndarray:
@@ -39,21 +39,20 @@ def reference_images(images_path: str | os.PathLike, n: int, seed: int) -> np.nd
 
 
 def extractor_job(job) -> None:
-    cfg, name = job.cfg, job.wildcards.extractor
-    q = cfg["quality"]
-    data = load(job.input[0]) if name.startswith("classifier") else None
-    build_extractor(name, job.output[0], images=None if data is None else data.images,
-                    labels=None if data is None else data.labels,
-                    params=ClassifierParams(**q["classifier"]), weights=q.get("inception_weights"),
-                    state_dir=os.path.join(job.params.state_dir, "quality", "extractors", name),
-                    device=job.device, seed=cfg["seed"])
+    cfg, name, q = job.cfg, job.wildcards.extractor, job.cfg["quality"]
+    if name == INCEPTION:
+        return inception_extractor(job.output[0], q.get("inception_weights"))
+    data = load(job.input[0])
+    save_torch(train_classifier(name, data.images, data.labels, ClassifierParams(**q["classifier"]),
+                                os.path.join(job.params.state_dir, "quality", "extractors", name),
+                                job.device, cfg["seed"]), job.output[0])
 
 
 def features_job(job) -> None:
     """Body of the ``quality_features`` rule: features of the reference set (``params.source
     == "data"``) or of one model's samples."""
     q, source, images_path = job.cfg["quality"], job.params.source, job.input.images
-    if source == DATA_SOURCE:
+    if source == "data":
         images = reference_images(images_path, q["n_reference"], job.cfg["seed"])
     else:
         images = load_samples(images_path)

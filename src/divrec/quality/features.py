@@ -24,10 +24,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from divrec.config import TrainConfig
-from divrec.data.batches import step_generator
 from divrec.data.checksums import file_digest
 from divrec.errors import ConfigError, DataError
 from divrec.io import save_npz, save_torch
+from divrec.quality.images import batch_function
 from divrec.training.trainable import Trainable
 
 FID_WEIGHTS_NAME = "pt_inception-2015-12-05-6726825d.pth"
@@ -90,9 +90,6 @@ class SmallClassifier(Trainable):
                                   nn.Linear(cin, feature_dim), nn.ReLU())
         self.head = nn.Linear(feature_dim, n_classes)
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.body(x)
-
     def loss(self, batch) -> dict[str, torch.Tensor]:
         x, y = batch
         logits = self.head(self.body(x))
@@ -100,9 +97,10 @@ class SmallClassifier(Trainable):
                 "acc": (logits.argmax(1) == y).float().mean()}
 
 
-def train_classifier(images: np.ndarray, labels: np.ndarray, p: ClassifierParams,
+def train_classifier(name: str, images: np.ndarray, labels: np.ndarray, p: ClassifierParams,
                      state_dir: str | os.PathLike, device: torch.device, seed: int = 0) -> dict:
-    """Train the classifier extractor with the shared loop; returns its checkpoint dict."""
+    """Train the classifier extractor ``name`` with the shared loop; returns its extractor file
+    (checkpoint dict)."""
     from divrec.training.loop import Trainer
 
     n_classes = int(labels.max()) + 1
@@ -110,20 +108,12 @@ def train_classifier(images: np.ndarray, labels: np.ndarray, p: ClassifierParams
     model = SmallClassifier(images.shape[-1], n_classes, p.width, p.feature_dim)
     tc = TrainConfig(steps=p.steps, batch_size=p.batch_size, lr=p.lr, seed=seed,
                      log_every=max(1, p.steps // 20), checkpoint_every=max(1, p.steps))
-    pixels = torch.from_numpy(images).to(device)
-    targets = torch.from_numpy(labels.astype(np.int64)).to(device)
-
-    def batch_fn(step: int):
-        idx = torch.randint(len(pixels), (p.batch_size,), generator=step_generator(seed, step))
-        idx = idx.to(device)
-        return pixels[idx].permute(0, 3, 1, 2).float() / 127.5 - 1, targets[idx]
-
     trainer = Trainer(model, tc, state_dir, device, run_config={"classifier": asdict(p),
                       "n": len(images), "classes": n_classes}, desc="feature classifier")
-    trainer.fit(batch_fn)
+    trainer.fit(batch_function(images, p.batch_size, seed, device, labels))
     return {"kind": "classifier", "params": asdict(p), "channels": images.shape[-1],
             "n_classes": n_classes, "state_dict": model.state_dict(),
-            "history": trainer.history}
+            "history": trainer.history, "name": name}
 
 
 # ----------------------------------------------------------------------------- inception
@@ -155,8 +145,8 @@ def fid_inception(weights: Path) -> nn.Module:
 class Extractor:
     """A loaded extractor: ``name`` and ``__call__(uint8 images) -> float64 [N, D]``."""
 
-    def __init__(self, name: str, net: nn.Module, kind: str, device: torch.device):
-        self.name, self.net, self.kind, self.device = name, net.to(device).eval(), kind, device
+    def __init__(self, name: str, net: nn.Module, device: torch.device):
+        self.name, self.net, self.device = name, net.to(device).eval(), device
 
     @torch.no_grad()
     def __call__(self, images: np.ndarray, batch: int = 256) -> np.ndarray:
@@ -164,31 +154,20 @@ class Extractor:
         for i in range(0, len(images), batch):
             x = torch.from_numpy(np.ascontiguousarray(images[i:i + batch])).to(self.device)
             x = x.permute(0, 3, 1, 2).float() / 127.5 - 1
-            if self.kind == INCEPTION:
+            if self.name == INCEPTION:
                 x = x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
                 x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-                out.append(self.net(x))
-            else:
-                out.append(self.net.features(x))
+            out.append(self.net(x))
         return torch.cat(out).double().cpu().numpy()
 
 
-def build_extractor(name: str, out: str | os.PathLike, *, images: np.ndarray | None = None,
-                    labels: np.ndarray | None = None, params: ClassifierParams | None = None,
-                    weights: str | None = None, state_dir: str | os.PathLike = ".",
-                    device: torch.device | None = None, seed: int = 0) -> None:
-    """Write the extractor file: trained classifier weights, or a pointer to (and digest of)
-    the Inception weights."""
-    if name == INCEPTION:
-        path = inception_weights(weights)
-        if path is None:
-            raise DataError(f"FID Inception weights not found ({FID_WEIGHTS_NAME})")
-        save_torch({"kind": INCEPTION, "name": name, "weights": str(path),
-                    "sha256": file_digest(path)}, out)
-        return
-    ck = train_classifier(images, labels, params or ClassifierParams(), state_dir,
-                          device or torch.device("cpu"), seed)
-    save_torch({**ck, "name": name}, out)
+def inception_extractor(out: str | os.PathLike, weights: str | None = None) -> None:
+    """Write the Inception extractor file: a pointer to (and digest of) the local FID weights."""
+    path = inception_weights(weights)
+    if path is None:
+        raise DataError(f"FID Inception weights not found ({FID_WEIGHTS_NAME})")
+    save_torch({"kind": INCEPTION, "name": INCEPTION, "weights": str(path),
+                "sha256": file_digest(path)}, out)
 
 
 def load_extractor(path: str | os.PathLike, device: torch.device) -> Extractor:
@@ -196,11 +175,11 @@ def load_extractor(path: str | os.PathLike, device: torch.device) -> Extractor:
         raise DataError(f"feature extractor not found: {path} (run the quality rules first)")
     ck = torch.load(path, map_location="cpu", weights_only=False)
     if ck["kind"] == INCEPTION:
-        return Extractor(ck["name"], fid_inception(Path(ck["weights"])), INCEPTION, device)
+        return Extractor(ck["name"], fid_inception(Path(ck["weights"])), device)
     p = ClassifierParams(**ck["params"])
     net = SmallClassifier(ck["channels"], ck["n_classes"], p.width, p.feature_dim)
     net.load_state_dict(ck["state_dict"])
-    return Extractor(ck["name"], net, "classifier", device)
+    return Extractor(ck["name"], net.body, device)  # the penultimate layer is the feature space
 
 
 def write_features(extractor: Extractor, images: np.ndarray, out: str | os.PathLike,

@@ -5,7 +5,6 @@ pixels came from:
 - ``cifar10``: the verified CIFAR-10 arrays (``divrec.data.cifar10``), training set, 3 channels.
 - any few-shot dataset of the main workflow (``omniglot``, ``quickdraw``, ...): the ``train`` part
   of its ``split.npz`` (grey level, ink bright), 1 channel, the class as label.
-Images are resized (bilinear, antialiased) to ``image_size`` when it differs.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from divrec.data.batches import step_generator
 from divrec.data.preprocess import resize
 from divrec.errors import DataError
 from divrec.io import save_npz
@@ -43,6 +43,22 @@ def to_uint8_hwc(x: torch.Tensor) -> np.ndarray:
     """float [N, C, H, W] in [-1, 1] -> uint8 [N, H, W, C] (how samples are stored)."""
     x = ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
     return x.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def batch_function(images: np.ndarray, batch_size: int, seed: int, device: torch.device,
+                   labels: np.ndarray | None = None):
+    """Batches in [-1, 1] (with their labels when given) as a pure function of (seed, step), as
+    the shared loop's resume requires."""
+    pixels = torch.from_numpy(images).to(device)  # uint8 stays compact on the device
+    targets = None if labels is None else torch.from_numpy(labels.astype(np.int64)).to(device)
+
+    def fn(step: int):
+        idx = torch.randint(len(pixels), (batch_size,), generator=step_generator(seed, step))
+        idx = idx.to(device)
+        x = pixels[idx].permute(0, 3, 1, 2).float() / 127.5 - 1
+        return x if targets is None else (x, targets[idx])
+
+    return fn
 
 
 def _resize_hwc(images: np.ndarray, size: int | None) -> np.ndarray:

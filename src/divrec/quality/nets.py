@@ -3,15 +3,12 @@ DDGAN generator (x0 prediction from (x_t, t, z)).
 
 Conditioning enters every residual block as a per-channel scale and shift of the normalised
 activations (improved-diffusion's ``use_scale_shift_norm``; for DDGAN the latent z is mapped by an
-MLP and added to the time embedding, a light form of the AdaGN conditioning of NCSN++). The
-timestep embedding is the diffusion core's (``divrec.diffusion.unet``), in [cos, sin] order. Width
-(``ch``), depth (``ch_mult``, ``num_res_blocks``) and attention are knobs so a tiny version trains
-in a minute on a CPU and the published sizes are one config away.
+MLP and added to the time embedding, a light form of the AdaGN conditioning of NCSN++). Width,
+depth and attention are knobs so a tiny version trains in a minute on a CPU and the published
+sizes are one config away.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -58,63 +55,55 @@ class Attention(nn.Module):
         return x + self.out(o.transpose(-1, -2).reshape(b, c, h, w))
 
 
-@dataclass
-class UNetParams:
-    ch: int = 32
-    ch_mult: tuple[int, ...] = (1, 2, 2)
-    num_res_blocks: int = 1
-    attn_resolutions: tuple[int, ...] = ()
-    dropout: float = 0.0
-    z_dim: int = 0          # > 0: a latent z conditions every block (DDGAN)
-    z_mlp_layers: int = 2
-
-
 class UNet(nn.Module):
-    """(x [B, C_in, S, S], t [B], z [B, z_dim] | None) -> [B, C_out, S, S]."""
+    """(x [B, C, S, S], t [B], z [B, z_dim] | None) -> [B, C, S, S]; with ``z_dim`` > 0 a latent
+    z conditions every block (DDGAN)."""
 
-    def __init__(self, p: UNetParams, in_ch: int, out_ch: int, image_size: int):
+    def __init__(self, channels: int, image_size: int, ch: int, ch_mult: list[int],
+                 num_res_blocks: int, attn_resolutions: list[int], dropout: float = 0.0,
+                 z_dim: int = 0, z_mlp_layers: int = 2):
         super().__init__()
-        levels = len(p.ch_mult)
+        levels = len(ch_mult)
         if image_size % 2 ** (levels - 1):
             raise ValueError(f"image size {image_size} must be divisible by 2**{levels - 1} "
                              f"(ch_mult has {levels} levels)")
-        emb_dim = 4 * p.ch
-        self.ch = p.ch
-        self.time = nn.Sequential(nn.Linear(p.ch, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
+        emb_dim = 4 * ch
+        self.ch = ch
+        self.time = nn.Sequential(nn.Linear(ch, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.z_map = None
-        if p.z_dim:
-            layers: list[nn.Module] = [nn.Linear(p.z_dim, emb_dim)]
-            for _ in range(p.z_mlp_layers - 1):
+        if z_dim:
+            layers: list[nn.Module] = [nn.Linear(z_dim, emb_dim)]
+            for _ in range(z_mlp_layers - 1):
                 layers += [nn.SiLU(), nn.Linear(emb_dim, emb_dim)]
             self.z_map = nn.Sequential(*layers)
-        self.inp = nn.Conv2d(in_ch, p.ch, 3, padding=1)
-        self.down, skips, ch, res = nn.ModuleList(), [p.ch], p.ch, image_size
-        for i, m in enumerate(p.ch_mult):
-            for _ in range(p.num_res_blocks):
-                self.down.append(self._block(ch, p.ch * m, emb_dim, p, res))
-                ch = p.ch * m
-                skips.append(ch)
+
+        def block(cin: int, cout: int, res: int) -> nn.Module:
+            b = ResBlock(cin, cout, emb_dim, dropout)
+            return _WithAttn(b, Attention(cout)) if res in attn_resolutions else b
+
+        self.inp = nn.Conv2d(channels, ch, 3, padding=1)
+        self.down, skips, cur, res = nn.ModuleList(), [ch], ch, image_size
+        for i, m in enumerate(ch_mult):
+            for _ in range(num_res_blocks):
+                self.down.append(block(cur, ch * m, res))
+                cur = ch * m
+                skips.append(cur)
             if i < levels - 1:
-                self.down.append(nn.Conv2d(ch, ch, 3, stride=2, padding=1))
-                skips.append(ch)
+                self.down.append(nn.Conv2d(cur, cur, 3, stride=2, padding=1))
+                skips.append(cur)
                 res //= 2
-        self.mid = nn.ModuleList([ResBlock(ch, ch, emb_dim, p.dropout), Attention(ch),
-                                  ResBlock(ch, ch, emb_dim, p.dropout)])
+        self.mid = nn.ModuleList([ResBlock(cur, cur, emb_dim, dropout), Attention(cur),
+                                  ResBlock(cur, cur, emb_dim, dropout)])
         self.up = nn.ModuleList()
-        for i, m in reversed(list(enumerate(p.ch_mult))):
-            for _ in range(p.num_res_blocks + 1):
-                self.up.append(self._block(ch + skips.pop(), p.ch * m, emb_dim, p, res))
-                ch = p.ch * m
+        for i, m in reversed(list(enumerate(ch_mult))):
+            for _ in range(num_res_blocks + 1):
+                self.up.append(block(cur + skips.pop(), ch * m, res))
+                cur = ch * m
             if i > 0:
                 self.up.append(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                                             nn.Conv2d(ch, ch, 3, padding=1)))
+                                             nn.Conv2d(cur, cur, 3, padding=1)))
                 res *= 2
-        self.out = nn.Sequential(_norm(ch), nn.SiLU(), nn.Conv2d(ch, out_ch, 3, padding=1))
-
-    @staticmethod
-    def _block(cin, cout, emb_dim, p: UNetParams, res: int) -> nn.Module:
-        block = ResBlock(cin, cout, emb_dim, p.dropout)
-        return _WithAttn(block, Attention(cout)) if res in p.attn_resolutions else block
+        self.out = nn.Sequential(_norm(cur), nn.SiLU(), nn.Conv2d(cur, channels, 3, padding=1))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, z: torch.Tensor | None = None):
         emb = self.time(timestep_embedding(t, self.ch, cos_first=True))

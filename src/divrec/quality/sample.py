@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from divrec.data.preprocess import resize
 from divrec.io import save_json, save_npz
 from divrec.provenance import provenance
 from divrec.quality.images import to_uint8_hwc
@@ -72,16 +73,13 @@ def timed_sample(model, n: int, batch_size: int, device: torch.device, seed: int
 
 def sample_model(job) -> None:
     cfg, device, w = job.cfg, job.device, job.wildcards
-    dataset, model_name = w.qdataset, w.qmodel
-    q = cfg["quality"]
+    dataset, model_name, q = w.qdataset, w.qmodel, cfg["quality"]
     entry = model_entry(cfg, model_name)
     model, ck = load_model(job.input[0], device)
     x, timing = timed_sample(model, q["n_samples"], q["sample_batch"], device, cfg["seed"],
                              q["warmup_batches"], model_name, entry.get("sample"))
-    data_size = q.get("image_size")
-    if data_size and x.shape[-1] != data_size:  # metrics compare at the dataset's resolution
-        x = torch.nn.functional.interpolate(x, size=(data_size, data_size), mode="bilinear",
-                                            antialias=True, align_corners=False)
+    if q.get("image_size"):  # metrics compare at the dataset's resolution
+        x = resize(x, q["image_size"])
     save_npz(job.output.samples, images=to_uint8_hwc(x), model=np.array(model_name))
     save_json({**asdict(timing), "dataset": dataset, "label": entry.get("label", model_name),
                "options": entry.get("sample") or {}, "train_step": ck.get("step"),

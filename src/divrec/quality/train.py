@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 from divrec.config import train_config
-from divrec.data.batches import step_generator
 from divrec.device import seed_everything
 from divrec.errors import ConfigError
-from divrec.quality.images import ImageSet, load
-from divrec.quality.registry import build, get_family
+from divrec.quality.images import ImageSet, batch_function, load
+from divrec.quality.registry import build
 from divrec.training.loop import fit_and_export
 
 
@@ -24,27 +21,14 @@ def model_entry(cfg: dict, model_name: str) -> dict:
 
 
 def model_params(entry: dict, data: ImageSet) -> dict:
-    """The entry's params, ``image_size`` and ``channels`` filled from the data when absent."""
+    """The entry's params, ``image_size`` and ``channels`` (every family has both, see
+    ``UncondModel``) filled from the data when absent."""
     params = dict(entry.get("params") or {})
-    fields = get_family(entry["family"]).Params.__dataclass_fields__
-    if "image_size" in fields:
-        params.setdefault("image_size", data.image_size)
-    if "channels" in fields:
-        if params.setdefault("channels", data.channels) != data.channels:
-            raise ConfigError(f"model has channels={params['channels']} but the data has "
-                              f"{data.channels}; leave channels out to take the data's")
+    params.setdefault("image_size", data.image_size)
+    if params.setdefault("channels", data.channels) != data.channels:
+        raise ConfigError(f"model has channels={params['channels']} but the data has "
+                          f"{data.channels}; leave channels out to take the data's")
     return params
-
-
-def batch_function(data: ImageSet, batch_size: int, seed: int, device: torch.device):
-    """Batches as a pure function of (seed, step), as the shared loop's resume requires."""
-    pixels = torch.from_numpy(data.images).to(device)  # uint8 stays compact on the device
-
-    def fn(step: int) -> torch.Tensor:
-        idx = torch.randint(len(pixels), (batch_size,), generator=step_generator(seed, step))
-        return pixels[idx.to(device)].permute(0, 3, 1, 2).float() / 127.5 - 1
-
-    return fn
 
 
 def train(job) -> None:
@@ -63,6 +47,6 @@ def train(job) -> None:
     state_dir = os.path.join(job.params.state_dir, "quality", dataset, model_name)
     trainer, _ = fit_and_export(model, tc, state_dir, job.device, run_cfg, meta, job.output.model,
                                 job.output.history,
-                                batch_function(data, tc.batch_size, tc.seed, job.device),
+                                batch_function(data.images, tc.batch_size, tc.seed, job.device),
                                 desc=f"quality {model_name}")
     trainer.finish()
