@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from divrec.device import limit_threads
-from divrec.diverse.analyse import analyse
+from divrec.diverse.analyse import analyse, pairwise_jaccard
 from divrec.diverse.downstream import (
     CONDITIONS,
     downstream,
@@ -34,9 +34,8 @@ from divrec.diverse.neighbors import (
     resolve_method,
 )
 from divrec.diverse.reference import build_reference
-from divrec.diverse.rules import knn_rule, loo_kth_distance, pixel_difference
+from divrec.diverse.rules import ink, ink_difference, knn_rule, loo_kth_distance
 from divrec.diverse.settings import DiverseSettings, DownstreamSettings, settings_from_config
-from divrec.diverse.stability import pairwise_jaccard
 from divrec.errors import ConfigError, DivrecError
 
 # ----------------------------------------------------------------------------- neighbour search
@@ -142,7 +141,7 @@ def test_pixel_difference_is_relative_to_ink():
     a[0, 5:10, 5] = b[0, 5:10, 5] = 255  # identical strokes
     a[1, 5:10, 5] = 255
     b[1, 5:10, 12] = 255  # disjoint strokes
-    assert pixel_difference(a, b, 20).tolist() == [0.0, 1.0, 0.0]  # blank vs blank: 0
+    assert ink_difference(ink(a, 20), ink(b, 20)).tolist() == [0.0, 1.0, 0.0]  # blank: 0
 
 
 def test_pairwise_jaccard():

@@ -16,14 +16,6 @@ from torch import nn
 from divrec.data.preprocess import IMAGE_SIZE
 
 
-def conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    """conv3x3 -> BN -> maxpool2 -> ReLU (state-dict keys as in the published conv/BN/ReLU/pool
-    order: the pool and ReLU have no parameters)."""
-    return nn.Sequential(
-        nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.MaxPool2d(2), nn.ReLU()
-    )
-
-
 class Encoder(nn.Module):
     """4 x [conv3x3(64) BN ReLU maxpool2] -> flatten -> ReLU -> Linear(., z_dim).
 
@@ -31,7 +23,11 @@ class Encoder(nn.Module):
 
     def __init__(self, z_dim: int = 256, image_size: int = IMAGE_SIZE, width: int = 64):
         super().__init__()
-        self.convs = nn.Sequential(*(conv_block(1 if i == 0 else width, width) for i in range(4)))
+        # conv3x3 -> BN -> maxpool2 -> ReLU: state-dict keys as in the published conv/BN/ReLU/pool
+        # order (the pool and ReLU have no parameters)
+        self.convs = nn.Sequential(*(
+            nn.Sequential(nn.Conv2d(1 if i == 0 else width, width, 3, padding=1),
+                          nn.BatchNorm2d(width), nn.MaxPool2d(2), nn.ReLU()) for i in range(4)))
         side = image_size // 16  # four floor-halving max-pools
         self.head = nn.Sequential(nn.Flatten(), nn.ReLU(), nn.Linear(width * side * side, z_dim))
         self.to(memory_format=torch.channels_last)

@@ -1,24 +1,20 @@
-"""An inference-only form of the critics' 4-block encoder: same outputs, 3-4x faster on CPU.
+"""An inference-only form of the critics' 4-block encoder: same outputs as ``Encoder.forward`` up
+to float rounding (tests/test_diverse.py checks it), 3-4x faster on CPU.
 
-The metrics embed every sample twice (SimCLR, ProtoNet) and DS embeds tens of thousands of
-images (every training image, every sample), and on a CPU the block ``conv3x3 -> BN -> pool/ReLU``
-spends most of its time writing and re-reading the full-resolution activation (64 x 50 x 50
-floats per image) between the conv and the pool. Two exact rewrites remove that:
-
-* BatchNorm in eval mode is an affine map per channel, folded into the conv's weights and bias;
-* in the first block (one input channel, so the conv is cheap and the 64-channel output is what
-  costs), maxpool2(conv(x)) is computed as the elementwise max of the conv evaluated at stride 2
-  on the four 2x2 phases of the input, so the full-resolution output is never stored. Later
-  blocks are compute-bound and keep conv -> pool (phases measured slower there);
-* ReLU commutes with max (both are monotone), so it runs once, after the pool, on 4x fewer
-  values.
+The metrics embed every sample twice (SimCLR, ProtoNet) and DS embeds tens of thousands of images,
+and on a CPU the block ``conv3x3 -> BN -> pool/ReLU`` spends most of its time writing and
+re-reading the full-resolution activation (64 x 50 x 50 floats per image) between the conv and
+the pool. Exact rewrites remove that: BatchNorm in eval mode, an affine map per channel, is folded
+into the conv; in the first block (one input channel: the conv is cheap, its 64-channel output is
+what costs), maxpool2(conv(x)) is the elementwise max of the conv at stride 2 on the four 2x2
+phases of the input, so the full-resolution output is never stored (later blocks are
+compute-bound and keep conv -> pool: phases measured slower there); ReLU commutes with max, so it
+runs once, after the pool, on 4x fewer values.
 
 Measured on the shared 2-core EPYC, one thread, 256-image batches: 191-212 img/s for the
 ``Encoder``, 244-269 with BN folded, 345-416 with the first block's phases too; in 64-image
 batches (whose first-block output fits in cache) 1050 img/s, against 270-360 for the
 ``Encoder`` at any batch size.
-
-Outputs equal ``Encoder.forward`` up to float rounding (tests/test_diverse.py checks it).
 """
 
 from __future__ import annotations
@@ -48,22 +44,12 @@ def _contiguous(conv: nn.Conv2d) -> nn.Conv2d:
     return conv
 
 
-def is_standard_block(block: nn.Module) -> bool:
-    parts = list(block.children())
-    return (len(parts) == 4 and isinstance(parts[0], nn.Conv2d) and parts[0].kernel_size == (3, 3)
-            and parts[0].stride == (1, 1) and parts[0].padding == (1, 1)
-            and isinstance(parts[1], nn.BatchNorm2d) and isinstance(parts[2], nn.MaxPool2d)
-            and parts[2].kernel_size in (2, (2, 2)) and parts[2].stride in (2, (2, 2), None)
-            and isinstance(parts[3], nn.ReLU))
-
-
 class FusedEncoder(nn.Module):
-    """``FusedEncoder(encoder)(x) == encoder.eval()(x)``; inference only (BN statistics frozen)."""
+    """``FusedEncoder(encoder)(x) == encoder.eval()(x)`` for a ``critics.encoder.Encoder`` (its
+    conv3x3-BN-maxpool2-ReLU blocks); inference only (BN statistics frozen)."""
 
     def __init__(self, encoder: nn.Module):
         super().__init__()
-        if not all(is_standard_block(b) for b in encoder.convs):
-            raise ValueError("FusedEncoder expects conv3x3-BN-maxpool2-ReLU blocks")
         self.convs = nn.ModuleList(
             _contiguous(fuse_conv_bn_eval(b[0].eval(), b[1].eval())) for b in encoder.convs)
         self.head = encoder.head

@@ -29,11 +29,6 @@ class ProtoNetParams:
     image_size: int = IMAGE_SIZE
 
 
-def sq_dist(q: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
-    """[Q, D], [K, D] -> [Q, K] squared Euclidean distances (no sqrt, as published)."""
-    return (q.float()[:, None, :] - p.float()[None, :, :]).pow(2).sum(-1)
-
-
 def episode(part: FewShotPart, k_way: int, n_query: int, g: torch.Generator):
     """(support [k,1,S,S] = exemplars, queries [k*q,1,S,S] class-major, labels [k*q])."""
     c, m = part.images.shape[:2]
@@ -66,7 +61,8 @@ class ProtoNet(Trainable):
 
     def loss(self, batch) -> dict:
         support, queries, labels = batch
-        z = self.embed(torch.cat([support, queries]))
-        logits = -sq_dist(z[len(support):], z[: len(support)])
+        z = self.embed(torch.cat([support, queries])).float()
+        # squared Euclidean distances to the prototypes (no sqrt, as published)
+        logits = -(z[len(support):, None, :] - z[None, :len(support), :]).pow(2).sum(-1)
         return {"loss": F.cross_entropy(logits, labels),
                 "acc": (logits.argmax(1) == labels).float().mean()}

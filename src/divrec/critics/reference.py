@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from divrec.data.checksums import file_digest, read_sums
+from divrec.data.checksums import file_digest, read_sums, verify
 from divrec.errors import DataError
 
 ROOT = Path(__file__).resolve().parent / "reference"
@@ -27,24 +27,16 @@ DEFAULT = "omniglot_weak"
 KINDS = ("simclr", "protonet")
 
 
-def manifest(folder: Path) -> dict[str, str]:
-    sums = folder / "SHA256SUMS"
-    if not sums.exists():
-        raise DataError(f"no reference critics at {folder} (missing {sums.name}); train them with "
-                        "`python -m divrec reference-critics` or set critics.source: train")
-    return read_sums(sums)
-
-
 def reference_critic(kind: str, name: str = DEFAULT) -> Path:
     """Path of a shipped critic after checking its SHA256 against the manifest."""
     folder, file = ROOT / name, f"{kind}.pt"
-    sums, path = manifest(folder), folder / file
+    if not (folder / "SHA256SUMS").exists():
+        raise DataError(f"no reference critics at {folder} (missing SHA256SUMS); train them with "
+                        "`python -m divrec reference-critics` or set critics.source: train")
+    sums, path = read_sums(folder / "SHA256SUMS"), folder / file
     if file not in sums or not path.exists():
         raise DataError(f"reference critic {path} is not shipped (manifest {folder}/SHA256SUMS)")
-    got = file_digest(path)
-    if got != sums[file]:
-        raise DataError(f"reference critic {path}: SHA256 {got[:12]}... does not match the "
-                        f"manifest ({sums[file][:12]}...); restore it with git checkout")
+    verify(path, sums[file], fix="the shipped critic was changed: restore it with git checkout")
     return path
 
 
@@ -76,7 +68,7 @@ def write_reference(checkpoints: dict[str, str | os.PathLike], calibration, out:
 def install_reference(job) -> None:
     """Body of the ``reference_critic`` rule: verified copy + calibration on this split."""
     from divrec.critics.calibration import calibration_table
-    from divrec.critics.checkpoint import load_critic
+    from divrec.critics.checkpoint import CRITICS
     from divrec.data.splits import load_part
     from divrec.io import atomic_path, save_parquet
 
@@ -85,13 +77,12 @@ def install_reference(job) -> None:
     src = reference_critic(kind)
     with atomic_path(out) as tmp:
         Path(tmp).write_bytes(src.read_bytes())
-    model = load_critic(out)
+    model, ck = CRITICS.load(out)
     size = cfg["evaluation"]["image_size"]
     if size != model.p.image_size:
         raise DataError(f"reference critic {src.name} takes {model.p.image_size} px inputs but "
                         f"evaluation.image_size is {size}; set it to {model.p.image_size}")
     parts = {p: load_part(job.input[0], p, size=size) for p in ("val", "test")}
-    ck = torch.load(out, map_location="cpu", weights_only=False)
     info = {"dataset": dataset, "steps": ck.get("step"), "train_seconds": None,
             "resumed_from": None, "precision": ck.get("precision"), "device": "reference",
             "threads": None}

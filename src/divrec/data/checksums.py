@@ -57,24 +57,50 @@ def read_sums(path: Path) -> dict[str, str]:
     return sums
 
 
-def download(url: str, dest: Path, expected: str, algo: str = "md5") -> Path:
-    """Download ``url`` to ``dest`` (atomically) unless a verified copy is already there."""
+def mirror_files(mirror: Path, names: list[str]) -> list[Path]:
+    """The paths of ``names`` in an offline mirror, each checked against its SHA256SUMS."""
+    sums = read_sums(mirror / "SHA256SUMS")
+    for name in names:
+        if name not in sums:
+            raise DataError(f"{name} is not in the mirror {mirror} (have {sorted(sums)})")
+        verify(mirror / name, sums[name], fix=MIRRORED)
+    return [mirror / name for name in names]
+
+
+def download(url: str, dest: Path, expected: str | None = None, algo: str = "md5",
+             check=None) -> Path:
+    """Download ``url`` to ``dest`` (atomically) unless a verified copy is already there.
+    Without an ``expected`` digest (none is published), the first download's SHA-256 is recorded
+    in ``<dest>.sha256`` and checked on every later use, so a copy truncated or corrupted
+    afterwards is caught. ``check(tmp)`` rejects a bad body (e.g. an HTML error page) before the
+    rename."""
+    import shutil
     import urllib.request
 
     from divrec.io import atomic_path
 
-    if dest.exists():
+    record = dest.with_name(dest.name + ".sha256")
+    if expected is None and dest.exists() and record.exists():
+        verify(dest, record.read_text().split()[0])
+        return dest
+    if expected is not None and dest.exists():
         try:
             verify(dest, expected, algo)
             return dest
         except DataError:
             dest.unlink()
     try:
-        with atomic_path(dest) as tmp, urllib.request.urlopen(url, timeout=60) as r:
-            tmp.write_bytes(r.read())
-            verify(tmp, expected, algo)
+        with atomic_path(dest) as tmp, urllib.request.urlopen(url, timeout=120) as r:
+            with open(tmp, "wb") as f:
+                shutil.copyfileobj(r, f, 1 << 20)
+            if expected is not None:
+                verify(tmp, expected, algo)
+            if check is not None:
+                check(tmp)
     except OSError as e:
         raise DataError(
             f"could not download {url} ({e}); put the file at {dest} or name an offline mirror"
         ) from None
+    if expected is None:
+        record.write_text(f"{file_digest(dest)}  {dest.name}\n")
     return dest

@@ -73,13 +73,6 @@ def locate(local: str | None, downloads: str | os.PathLike, checksums: Checksums
         raise DataError(_missing_message(dest, str(e).split(";")[0])) from None
 
 
-def _unpickle(blob: bytes, name: str, tar: Path) -> dict:
-    try:
-        return pickle.loads(blob, encoding="bytes")
-    except (pickle.UnpicklingError, EOFError, ValueError) as e:
-        raise DataError(f"{tar}: {name} is not a CIFAR pickle ({e.__class__.__name__})") from None
-
-
 def read_members(tar: Path, checksums: Checksums = Checksums()) -> dict[str, dict]:
     """{batch name: unpickled dict}, each batch's bytes checked against its MD5."""
     wanted = set(checksums.batches)
@@ -96,7 +89,11 @@ def read_members(tar: Path, checksums: Checksums = Checksums()) -> dict[str, dic
                     raise DataError(f"md5 mismatch for {FOLDER}/{name} in {tar}: expected "
                                     f"{checksums.batches[name][:12]}…, got {got[:12]}… (corrupt "
                                     "archive; delete it and fetch it again)")
-                found[name] = _unpickle(blob, name, tar)
+                try:
+                    found[name] = pickle.loads(blob, encoding="bytes")
+                except (pickle.UnpicklingError, EOFError, ValueError) as e:
+                    raise DataError(f"{tar}: {name} is not a CIFAR pickle "
+                                    f"({e.__class__.__name__})") from None
     except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
         raise DataError(f"{tar} is truncated or not a gzip tarball ({e.__class__.__name__}); "
                         f"delete it and fetch it again from {URL}") from None
@@ -121,11 +118,8 @@ def _images(batch: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def unpack(tar: Path, checksums: Checksums = Checksums()) -> dict[str, np.ndarray]:
     members = read_members(tar, checksums)
-    train = [_images(members[b], b) for b in TRAIN_BATCHES if b in members]
-    out = {
-        "train_images": np.concatenate([t[0] for t in train]),
-        "train_labels": np.concatenate([t[1] for t in train]),
-    }
+    images, labels = zip(*(_images(members[b], b) for b in TRAIN_BATCHES if b in members))
+    out = {"train_images": np.concatenate(images), "train_labels": np.concatenate(labels)}
     out["test_images"], out["test_labels"] = _images(members["test_batch"], "test_batch")
     names = members["batches.meta"].get(b"label_names", [])
     out["label_names"] = np.array([n.decode() if isinstance(n, bytes) else str(n) for n in names])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from divrec.data.checksums import MIRRORED, download, read_sums, resolve_mirror, verify
+from divrec.data.checksums import download, mirror_files, resolve_mirror
 from divrec.errors import DataError
 from divrec.io import save_npz
 
@@ -30,30 +30,21 @@ OFFICIAL_MD5 = {
 _PNG = re.compile(r"images_(background|evaluation)/([^/]+)/character(\d+)/(\d{4})_(\d{2})\.png$")
 
 
-def _load_npz(path: Path) -> np.ndarray:
-    try:
-        with np.load(path) as z:
-            return z["images"]
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
-        raise DataError(
-            f"cannot read {path}: {e.__class__.__name__} (corrupt or truncated)"
-        ) from None
-
-
 def from_mirror(mirror: Path) -> dict[str, np.ndarray]:
     """Read the npz mirror after checking every file against its SHA256SUMS."""
-    sums = read_sums(mirror / "SHA256SUMS")
-    names = [f"images_{s}.npz" for s in SETS] + ["characters.csv"]
-    for name in names:
-        if name not in sums:
-            raise DataError(f"{mirror / 'SHA256SUMS'} has no entry for {name}")
-        verify(mirror / name, sums[name], fix=MIRRORED)
+    mirror_files(mirror, [f"images_{s}.npz" for s in SETS] + ["characters.csv"])
     rows = list(csv.DictReader(open(mirror / "characters.csv")))
     meta = {int(r["id"]): (r["set"], r["alphabet"], int(r["character"].removeprefix("character")))
             for r in rows}
     records, first = [], 1  # ids run on from background (1..964) into evaluation (965..1623)
     for set_name in SETS:
-        imgs = _load_npz(mirror / f"images_{set_name}.npz")  # bool, True = white background
+        path = mirror / f"images_{set_name}.npz"
+        try:
+            with np.load(path) as z:
+                imgs = z["images"]  # bool, True = white background
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+            raise DataError(f"cannot read {path}: {e.__class__.__name__} (corrupt or truncated)"
+                            ) from None
         for i in range(imgs.shape[0]):
             cid = first + i
             if meta.get(cid, ("missing",))[0] != set_name:

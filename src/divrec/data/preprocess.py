@@ -19,13 +19,7 @@ IMAGE_SIZE = 50
 def to_float(x: np.ndarray | torch.Tensor) -> torch.Tensor:
     """uint8 [.., H, W] (0..255) or float -> float32 [N, 1, H, W] in [0, 1]."""
     t = torch.as_tensor(np.asarray(x)) if not isinstance(x, torch.Tensor) else x
-    if t.dtype == torch.uint8:
-        t = t.float() / 255.0
-    t = t.float()
-    if t.dim() == 2:
-        t = t[None]
-    if t.dim() == 3:
-        t = t[:, None]
+    t = t.float() / 255.0 if t.dtype == torch.uint8 else t.float()
     return t.reshape(-1, 1, *t.shape[-2:])
 
 
@@ -38,9 +32,8 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
 
 def minmax(x: torch.Tensor) -> torch.Tensor:
     """Per-image min-max to [0, 1]; a constant image maps to 0 (the published code gave NaN)."""
-    flat = x.flatten(1)
-    lo = flat.min(1).values.view(-1, *([1] * (x.dim() - 1)))
-    hi = flat.max(1).values.view(-1, *([1] * (x.dim() - 1)))
+    dims = tuple(range(1, x.dim()))
+    lo, hi = x.amin(dims, keepdim=True), x.amax(dims, keepdim=True)
     span = (hi - lo).clamp_min(1e-12)
     return torch.where(hi > lo, (x - lo) / span, torch.zeros_like(x))
 

@@ -6,10 +6,8 @@ into visually coherent sub-classes by clustering, and each sub-class becomes one
 
 Source (``fetch``): the official ``numpy_bitmap/<category>.npy`` files (28x28 uint8, ink = 255),
 first ``max_per_category`` drawings each, from an offline mirror whose SHA256SUMS are checked, or
-downloaded. Google publishes no digests for these files; a downloaded file's SHA-256 is recorded
-beside it on first use and checked on every later use, so a cached copy that was truncated or
-corrupted afterwards is caught. The result is ``raw.npz``: ``images`` [N, 28, 28],
-``category`` [N] (index into ``category_names``).
+downloaded (Google publishes no digests: ``checksums.download`` records one on first use). The
+result is ``raw.npz``: ``images`` [N, 28, 28], ``category`` [N] (index into ``category_names``).
 
 Classes (``build``), per category:
 
@@ -39,16 +37,15 @@ from __future__ import annotations
 import logging
 import os
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from divrec.data.checksums import MIRRORED, file_digest, read_sums, resolve_mirror, verify
+from divrec.data.checksums import download, mirror_files, resolve_mirror
 from divrec.data.preprocess import binarize, minmax, resize, to_float, to_uint8
 from divrec.errors import ConfigError, DataError
-from divrec.io import atomic_path, save_npz
+from divrec.io import save_npz
 
 BASE_URL = "https://storage.googleapis.com/quickdraw_dataset/full/numpy_bitmap"
 SIDE = 28  # the numpy_bitmap files are 28x28
@@ -74,44 +71,6 @@ def load_bitmaps(path: Path, max_n: int | None = None) -> np.ndarray:
     return np.array(arr[:n]).reshape(n, SIDE, SIDE)
 
 
-def download_category(category: str, downloads: Path, base_url: str = BASE_URL) -> Path:
-    """Download ``<category>.npy`` once; later runs check it against the recorded SHA-256."""
-    dest = downloads / f"{category}.npy"
-    digest_file = dest.with_suffix(".npy.sha256")
-    if dest.exists() and digest_file.exists():
-        verify(dest, digest_file.read_text().split()[0])
-        return dest
-    url = f"{base_url}/{urllib.parse.quote(category)}.npy"
-    try:
-        with atomic_path(dest) as tmp, urllib.request.urlopen(url, timeout=120) as r:
-            with open(tmp, "wb") as f:
-                while block := r.read(1 << 20):
-                    f.write(block)
-            load_bitmaps(tmp, 1)  # a truncated or HTML error body fails here, before the rename
-    except OSError as e:
-        raise DataError(f"could not download {url} ({e}); put the file at {dest} "
-                        "or name an offline mirror") from None
-    digest_file.write_text(f"{file_digest(dest)}  {dest.name}\n")
-    return dest
-
-
-def category_files(categories: list[str], mirror: Path | None, downloads: Path,
-                   base_url: str = BASE_URL) -> dict[str, Path]:
-    """Verified local file per category (mirror: its SHA256SUMS; else a download)."""
-    if mirror is None:
-        return {c: download_category(c, downloads, base_url) for c in categories}
-    sums = read_sums(mirror / "SHA256SUMS")
-    files = {}
-    for c in categories:
-        name = f"{c}.npy"
-        if name not in sums:
-            raise DataError(f"category '{c}' is not in the mirror {mirror} (have "
-                            f"{sorted(n.removesuffix('.npy') for n in sums)})")
-        verify(mirror / name, sums[name], fix=MIRRORED)
-        files[c] = mirror / name
-    return files
-
-
 def fetch(out: str | os.PathLike, categories: list[str], max_per_category: int | None = None,
           mirror: str | None = None, downloads: str = "data/downloads/quickdraw",
           base_url: str = BASE_URL) -> Path:
@@ -119,8 +78,12 @@ def fetch(out: str | os.PathLike, categories: list[str], max_per_category: int |
     if not categories:
         raise ConfigError("data.quickdraw.categories is empty")
     mirror_dir = resolve_mirror(ENV_MIRROR, mirror)
-    files = category_files(list(categories), mirror_dir, Path(downloads), base_url)
-    imgs = [load_bitmaps(files[c], max_per_category) for c in categories]
+    if mirror_dir is None:  # a verified local file per category, downloaded or from the mirror
+        files = [download(f"{base_url}/{urllib.parse.quote(c)}.npy", Path(downloads) / f"{c}.npy",
+                          check=lambda tmp: load_bitmaps(tmp, 1)) for c in categories]
+    else:
+        files = mirror_files(mirror_dir, [f"{c}.npy" for c in categories])
+    imgs = [load_bitmaps(f, max_per_category) for f in files]
     save_npz(out, images=np.concatenate(imgs),
              category=np.repeat(np.arange(len(imgs), dtype=np.int16), [len(x) for x in imgs]),
              category_names=np.array(list(categories)))

@@ -56,11 +56,8 @@ def choose_exemplars(images: torch.Tensor, rule: str = "medoid") -> np.ndarray:
 
 def class_parts(raw: dict, split: str, val_fraction: float, seed: int) -> dict[str, np.ndarray]:
     """Global char ids of each part."""
-    cids = np.unique(raw["char_id"])
-    first = {c: i for i, c in enumerate(raw["char_id"])}
-    character = np.array([raw["character"][first[c]] for c in cids])
-    set_ = np.array([raw["set"][first[c]] for c in cids])
-    is_test = character <= 3 if split == "weak" else set_ == 1
+    cids, first = np.unique(raw["char_id"], return_index=True)
+    is_test = raw["character"][first] <= 3 if split == "weak" else raw["set"][first] == 1
     train = cids[~is_test]
     rank = np.random.default_rng(seed).permutation(len(train))
     is_val = rank < int(round(val_fraction * len(train)))
@@ -69,9 +66,9 @@ def class_parts(raw: dict, split: str, val_fraction: float, seed: int) -> dict[s
 
 def class_names(raw: dict) -> dict[int, str]:
     """char id -> "alphabet/characterNN", read once from the class's first drawing."""
-    alphabets = raw["alphabet_names"][raw["alphabet"]]
-    first = {c: i for i, c in reversed(list(enumerate(raw["char_id"])))}
-    return {c: f"{alphabets[i]}/character{raw['character'][i]:02d}" for c, i in first.items()}
+    cids, first = np.unique(raw["char_id"], return_index=True)
+    alphabets = raw["alphabet_names"][raw["alphabet"][first]]
+    return {c: f"{a}/character{n:02d}" for c, a, n in zip(cids, alphabets, raw["character"][first])}
 
 
 def reference_order(cids: np.ndarray, name_of: dict[int, str]) -> np.ndarray:

@@ -16,34 +16,19 @@ components (8-connectivity) of the pixels at or above ``threshold`` times the ma
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
 import pandas as pd
 import torch
 from scipy import ndimage, stats
 
-from divrec.diffusion.samplers import Cond
-from divrec.diffusion.schedule import NoiseSchedule
 from divrec.errors import DivrecError
 
 
-class ConditionalDenoiser(Protocol):
-    """What a map needs from a model (``DiffusionModel`` implements it)."""
-
-    schedule: NoiseSchedule
-
-    def condition(self, exemplars: torch.Tensor) -> Cond: ...
-
-    def null_condition(self, exemplars: torch.Tensor) -> Cond: ...
-
-    def denoise(self, x_t: torch.Tensor, t: torch.Tensor, cond: Cond) -> torch.Tensor: ...
-
-
-def importance_map(model: ConditionalDenoiser, exemplars: torch.Tensor,
-                   x0: torch.Tensor | None = None, n_t: int = 10, n_noise: int = 4,
-                   generator: torch.Generator | None = None) -> torch.Tensor:
-    """exemplars [B, 1, H, W] in the model's data range -> phi [B, 1, H, W] (>= 0)."""
+def importance_map(model, exemplars: torch.Tensor, x0: torch.Tensor | None = None, n_t: int = 10,
+                   n_noise: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
+    """exemplars [B, 1, H, W] in the model's data range -> phi [B, 1, H, W] (>= 0). ``model``
+    (e.g. ``DiffusionModel``) has ``schedule``, ``condition(exemplars)``,
+    ``null_condition(exemplars)`` and ``denoise(x_t, t, cond)``."""
     if n_t < 1 or n_noise < 1:
         raise DivrecError(f"importance needs n_t >= 1 and n_noise >= 1, got {n_t}, {n_noise}")
     sched = model.schedule

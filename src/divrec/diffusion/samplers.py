@@ -47,6 +47,8 @@ def _noise(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
 
 
 class _Sampler:
+    """Subclasses give ``timesteps()`` (descending) and ``step(eps, t, t_prev, x, generator)``."""
+
     def __init__(self, schedule: NoiseSchedule, clip_x0: bool = False):
         self.schedule, self.clip_x0 = schedule, clip_x0
         self.abar = schedule.alphas_cumprod.detach().cpu().double().numpy()
@@ -67,12 +69,6 @@ class _Sampler:
         """(t, t_prev) from T-1 down to 0; t_prev = -1 means 'clean data'."""
         ts = self.timesteps()
         return list(zip(ts, ts[1:] + [-1], strict=True))
-
-    def timesteps(self) -> list[int]:
-        raise NotImplementedError
-
-    def step(self, eps, t: int, t_prev: int, x, generator=None):
-        raise NotImplementedError
 
 
 class AncestralSampler(_Sampler):

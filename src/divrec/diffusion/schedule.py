@@ -73,11 +73,6 @@ class NoiseSchedule(nn.Module):
         out = getattr(self, name).to(like.device)[t.long()].to(like.dtype)
         return out.view(-1, *([1] * (like.dim() - 1)))
 
-    def q_mean_var(self, x0: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Closed-form mean and variance of q(x_t | x_0)."""
-        abar = self.at("alphas_cumprod", t, x0)
-        return abar.sqrt() * x0, (1 - abar).expand_as(x0)
-
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps."""
         abar = self.at("alphas_cumprod", t, x0)

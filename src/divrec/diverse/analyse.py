@@ -13,6 +13,7 @@ images [C*M]), ``nn_train_class``, ``nn_train_distance``, ``pixel_difference``, 
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -23,8 +24,60 @@ from divrec.data.preprocess import IMAGE_SIZE
 from divrec.diverse.hull import HullResult, hull_rule, tsne_2d
 from divrec.diverse.reference import Reference, cap
 from divrec.diverse.rules import knn_rule, memorisation
-from divrec.diverse.stability import jaccard, stability
 from divrec.errors import DataError
+
+
+def jaccard(a: set, b: set) -> float:
+    """|A & B| / |A | B| (1 when both are empty)."""
+    union = a | b
+    return len(a & b) / len(union) if union else 1.0
+
+
+def pairwise_jaccard(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """``runs``: [(generated ids kept, diverse flag per kept id)] -> (mean, min) over pairs."""
+    scores = []
+    for (ia, fa), (ib, fb) in itertools.combinations(runs, 2):
+        common = set(np.intersect1d(ia, ib).tolist())
+        da, db = (common & set(i[np.asarray(f, bool)].tolist()) for i, f in ((ia, fa), (ib, fb)))
+        scores.append(jaccard(da, db))
+    if not scores:
+        return float("nan"), float("nan")
+    return float(np.mean(scores)), float(np.min(scores))
+
+
+def _subset(ids: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    n = max(2, int(round(fraction * len(ids))))
+    return np.sort(rng.choice(ids, size=min(n, len(ids)), replace=False))
+
+
+def stability(real: np.ndarray, gen: np.ndarray, real_tsne: np.ndarray, gen_tsne: np.ndarray,
+              st) -> dict:
+    """How stable is a DS set? Rerun r keeps a seeded random ``stability.subsample`` fraction of
+    the real and of the generated points; the hull rule also reruns t-SNE with seed
+    ``tsne.seed + r + 1``. Two reruns are compared on the generated samples both kept (Jaccard
+    of their diverse sets); the mean and minimum over all pairs, and the spread of the diverse
+    fraction, go to the summary. The published rule has no such check; the reference notes it is
+    "not stable across subsets", and this is the number that says how unstable.
+    ``real``/``gen``: all features; ``real_tsne``/``gen_tsne``: the indices the main t-SNE used
+    (the hull reruns subsample those, keeping each rerun as cheap as the main one); ``st``:
+    DiverseSettings."""
+    hull_runs, knn_runs, fraction, seed = [], [], st.stability.subsample, st.tsne.seed
+    for r in range(st.stability.reruns):
+        rng = np.random.default_rng(seed + r + 1)
+        rt, gt = _subset(real_tsne, fraction, rng), _subset(gen_tsne, fraction, rng)
+        r2, g2 = tsne_2d(real[rt], gen[gt], st.tsne.perplexity, seed + r + 1)
+        hull_runs.append((gt, hull_rule(r2, g2).outside))
+        rk = _subset(np.arange(len(real)), fraction, rng)
+        gk = _subset(np.arange(len(gen)), fraction, rng)
+        knn_runs.append((gk, knn_rule(real[rk], gen[gk], st.knn.k, st.knn.percentile,
+                                      st.search).outside))
+    out = {}
+    for name, runs in (("hull", hull_runs), ("knn", knn_runs)):
+        mean, low = pairwise_jaccard(runs)
+        fractions = [flags.mean() for _, flags in runs]
+        out.update({f"{name}_jaccard_mean": mean, f"{name}_jaccard_min": low,
+                    f"{name}_fraction_std": float(np.std(fractions)) if runs else float("nan")})
+    return out
 
 
 @dataclass
@@ -80,8 +133,7 @@ def analyse(gen_feats: np.ndarray, class_names: list[str], n_per_class: int, gen
     nn_train = ref.train_index[mem.train_index]
     t_mem = time.perf_counter()
 
-    stab = stability(real, gen, rt, gt, st.stability.reruns, st.stability.subsample,
-                     st.tsne.perplexity, st.tsne.seed, st.knn.k, st.knn.percentile, st.search)
+    stab = stability(real, gen, rt, gt, st)
     t_stab = time.perf_counter()
 
     ng = len(gen)

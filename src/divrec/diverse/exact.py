@@ -1,5 +1,5 @@
-"""Exact k-nearest-neighbour search and the helpers every search method shares (the IVF and
-faiss paths of ``divrec.diverse.neighbors`` refine their candidates with ``refine``)."""
+"""Exact k-nearest-neighbour search, and ``refine``, with which the IVF and faiss paths of
+``divrec.diverse.neighbors`` finish their candidates."""
 
 from __future__ import annotations
 
@@ -42,12 +42,3 @@ def refine(q: torch.Tensor, b: torch.Tensor, idx: torch.Tensor):
     d = d.masked_fill(~valid, float("inf"))
     order = torch.argsort(d, dim=1, stable=True)
     return d.gather(1, order), idx.gather(1, order)
-
-
-def drop_self(d: torch.Tensor, i: torch.Tensor, k: int):
-    """Rows of a (k+1)-NN answer of a set against itself -> k neighbours other than self."""
-    own = torch.arange(i.shape[0]).unsqueeze(1)
-    keep = i != own
-    # a row that did not return itself (approximation, ties) keeps its first k neighbours
-    keep &= keep.cumsum(1) <= k
-    return d[keep].view(-1, k), i[keep].view(-1, k)

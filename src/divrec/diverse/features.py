@@ -52,16 +52,6 @@ class Extractor:
         return embed(self.fn, images, self.device, self.image_size, self.batch)
 
 
-def squeezenet_weights_path(configured: str | None) -> Path:
-    """The configured file, else torchvision's file name in torch hub's checkpoint cache."""
-    if configured:
-        return Path(configured).expanduser()
-    from torchvision.models import SqueezeNet1_1_Weights
-
-    name = os.path.basename(SqueezeNet1_1_Weights.IMAGENET1K_V1.url)
-    return Path(torch.hub.get_dir()) / "checkpoints" / name
-
-
 class SqueezeNetLogits(torch.nn.Module):
     """Binary drawing [B, 1, S, S] (ink = 1) -> the 1000 ImageNet scores of SqueezeNet 1.1."""
 
@@ -78,9 +68,12 @@ class SqueezeNetLogits(torch.nn.Module):
 
 
 def load_squeezenet(weights: str | None, device) -> SqueezeNetLogits:
-    from torchvision.models import squeezenet1_1
+    """From the ``weights`` file, else torchvision's file in torch hub's checkpoint cache."""
+    from torchvision.models import SqueezeNet1_1_Weights, squeezenet1_1
 
-    path = squeezenet_weights_path(weights)
+    url = SqueezeNet1_1_Weights.IMAGENET1K_V1.url
+    path = (Path(weights).expanduser() if weights else
+            Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(url))
     if not path.exists():
         raise DivrecError(
             f"SqueezeNet 1.1 ImageNet weights not found at {path}: set diverse.squeezenet_weights "

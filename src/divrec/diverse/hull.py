@@ -9,7 +9,7 @@
 
 Caveats (REFERENCE.md section 7) are why ``divrec.diverse.knn_rule`` exists beside this one:
 t-SNE geometry is not metric, a convex hull over-covers non-convex data, and the count moves with
-the seed and the subset (``divrec.diverse.stability`` measures by how much).
+the seed and the subset (``analyse.stability`` measures by how much).
 """
 
 from __future__ import annotations

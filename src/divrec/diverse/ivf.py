@@ -3,9 +3,7 @@
 Same algorithm as faiss' ``IndexIVFFlat``: a k-means coarse quantiser splits the base set into
 ``nlist`` cells; each query is compared exactly with the points of its ``nprobe`` nearest cells
 only. Cost is about nq * nb * nprobe / nlist distance evaluations instead of nq * nb, plus the
-k-means. Recall depends on nprobe / nlist and on how clustered the data are; ``SearchSettings``
-picks defaults that reach >= 0.99 on clustered features, and tests/test_diverse.py measures it
-against the exact search.
+k-means; recall: see ``SearchSettings``.
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from divrec.device import limit_threads
-from divrec.diverse.exact import as_tensor, drop_self, exact_knn
+from divrec.diverse.exact import as_tensor, exact_knn
 
 
 @torch.no_grad()
@@ -42,15 +40,14 @@ def _groups(keys: torch.Tensor, n: int) -> tuple[torch.Tensor, list[int]]:
 
 
 @torch.no_grad()
-def ivf_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
-            exclude_self: bool = False, block: int = 2048):
+def ivf_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0, block: int = 2048):
     """-> (distances [nq, k], indices [nq, k]); slots no probed cell could fill are inf / -1.
 
     The (query, probed cell) pairs are sorted by cell, so each cell costs one matmul against
     all queries that probe it; each pair leaves its top-k in a [nq * nprobe, k] buffer that one
     final top-k reduces."""
     q, b = as_tensor(query), as_tensor(base)
-    kk = min(k + int(exclude_self), len(b))
+    kk = min(k, len(b))
     cent = kmeans(b, nlist, seed=seed)
     base_order, base_bounds = _groups(exact_knn(b, cent, 1, block=block)[1][:, 0], nlist)
     probes = exact_knn(q, cent, nprobe, block=block)[1]  # [nq, nprobe]
@@ -72,7 +69,4 @@ def ivf_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
                 cand_d[pairs, :kc], cand_i[pairs, :kc] = v.clamp_min(0).sqrt(), members[j]
     cand_d, cand_i = cand_d.view(len(q), -1), cand_i.view(len(q), -1)
     top = torch.topk(cand_d, kk, dim=1, largest=False).indices
-    best_d, best_i = cand_d.gather(1, top), cand_i.gather(1, top)
-    if exclude_self:
-        return drop_self(best_d, best_i, kk - 1)
-    return best_d, best_i
+    return cand_d.gather(1, top), cand_i.gather(1, top)

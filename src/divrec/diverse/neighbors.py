@@ -1,23 +1,14 @@
 """k-nearest-neighbour search in feature space (Euclidean), exact or approximate.
 
-Every DS rule that is not the t-SNE hull reduces to "how far is this point from the real set":
-generated -> real (k-NN rule), real -> real leave-one-out (its threshold), generated -> train
-(memorisation). Sizes range from a few hundred points (test config) to 50k x 20k (the benchmark),
-so the search picks its backend by the number of query-base pairs:
-
-* ``exact``: squared distances as one matmul per block of queries (the form ``torch.cdist`` uses),
-  top-k per block, then the k chosen distances recomputed directly; memory is one block of at
-  most 64M distances, time grows with nq * nb but at matmul speed (50k x 20k x 256-d: 4.6 s
-  on 2 cores, faster than either IVF at that size, measured in bench/bench_diverse.py).
-* ``faiss``: an IVF-Flat index (faiss-cpu, optional): k-means coarse quantiser with ``nlist``
-  lists, ``nprobe`` of them searched per query.
-* ``ivf``: the same IVF-Flat algorithm in torch (``divrec.diverse.ivf``), used when faiss is not
-  installed, so the approximate path exists (and is tested) on every installation.
-
-``auto`` is exact up to ``exact_max_pairs`` query-base pairs (so every search of the default
-workflow is exact), then faiss if importable, else ivf.
-Leave-one-out (``exclude_self``, query set == base set) drops each point's own index, never a
-duplicate that merely sits at distance 0.
+Every DS rule but the t-SNE hull asks "how far is this point from the real set": generated ->
+real (k-NN rule), real -> real leave-one-out (its threshold), generated -> train (memorisation),
+for a few hundred points (test config) up to 50k x 20k (the benchmark). ``auto`` searches exactly
+(``divrec.diverse.exact``: at matmul speed, faster than either IVF at the benchmark's size,
+measured in bench/bench_diverse.py) up to ``exact_max_pairs`` query-base pairs, so every search of
+the default workflow is exact; above that, an IVF-Flat index: faiss-cpu when installed, else the
+same algorithm in torch (``divrec.diverse.ivf``), so the approximate path exists (and is tested)
+on every installation. Leave-one-out (``exclude_self``, query set == base set) drops each point's
+own index, never a duplicate that merely sits at distance 0.
 """
 
 from __future__ import annotations
@@ -28,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from divrec.diverse.exact import as_tensor, drop_self, exact_knn, refine
+from divrec.diverse.exact import as_tensor, exact_knn, refine
 from divrec.diverse.ivf import ivf_knn
 from divrec.errors import ConfigError
 
@@ -81,8 +72,7 @@ def resolve_method(st: SearchSettings, nq: int, nb: int) -> str:
 
 
 @torch.no_grad()
-def faiss_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
-              exclude_self: bool = False):
+def faiss_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0):
     import faiss
 
     q, b = (np.ascontiguousarray(as_tensor(x).numpy()) for x in (query, base))
@@ -94,14 +84,11 @@ def faiss_knn(query, base, k: int, nlist: int, nprobe: int, seed: int = 0,
     index.train(b)
     index.add(b)
     index.nprobe = nprobe
-    kk = min(k + int(exclude_self), b.shape[0])
-    d2, i = index.search(q, kk)
+    d2, i = index.search(q, min(k, b.shape[0]))
     d = torch.from_numpy(np.sqrt(np.maximum(d2, 0))).float()
     i = torch.from_numpy(i).long()
-    # an unfilled slot (fewer than kk points in the probed lists) is -1 / inf
+    # an unfilled slot (fewer than k points in the probed lists) is -1 / inf
     d[i < 0] = float("inf")
-    if exclude_self:
-        return drop_self(d, i, kk - 1)
     return d, i
 
 
@@ -118,9 +105,12 @@ def knn(query, base, k: int, st: SearchSettings | None = None, exclude_self: boo
         return exact_knn(query, base, k, exclude_self, st.block)
     nlist, nprobe = st.lists(nb)
     if method == "faiss":
-        _, i = faiss_knn(query, base, k, nlist, nprobe, st.seed, exclude_self)
+        _, i = faiss_knn(query, base, k + int(exclude_self), nlist, nprobe, st.seed)
     else:
-        _, i = ivf_knn(query, base, k, nlist, nprobe, st.seed, exclude_self, st.block)
+        _, i = ivf_knn(query, base, k + int(exclude_self), nlist, nprobe, st.seed, st.block)
+    if exclude_self:  # drop the own index; a row without it (approximation, ties) keeps k first
+        keep = i != torch.arange(nq).unsqueeze(1)
+        i = i[keep & (keep.cumsum(1) < i.shape[1])].view(-1, i.shape[1] - 1)
     q, b = as_tensor(query), as_tensor(base)
     out = [refine(q[s:s + st.block], b, i[s:s + st.block]) for s in range(0, nq, st.block)]
     return torch.cat([d for d, _ in out]), torch.cat([j for _, j in out])

@@ -58,18 +58,13 @@ def ink(images: np.ndarray, image_size: int) -> torch.Tensor:
 
 
 def ink_difference(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """1 - IoU of bool ink masks (broadcast over leading dims); two blank images differ by 0."""
+    """1 - IoU of bool ink masks (broadcast over leading dims): the fraction of inked pixels (of
+    either image) that only one of them has; two blank images differ by 0. Relative to the ink,
+    not to the image, because strokes cover ~5-10% of a drawing: a tolerance on all pixels would
+    call two different short strokes a copy."""
     xor = (a ^ b).sum(-1).float()
     union = (a | b).sum(-1).float()
     return torch.where(union > 0, xor / union.clamp_min(1), torch.zeros_like(xor))
-
-
-def pixel_difference(a: np.ndarray, b: np.ndarray, image_size: int) -> np.ndarray:
-    """1 - IoU of the ink of paired uint8 images after ``evaluation_view``: the fraction of
-    inked pixels (of either image) that only one of them has. Relative to the ink, not to the
-    image, because strokes cover ~5-10% of a drawing: a tolerance on all pixels would call two
-    different short strokes a copy."""
-    return ink_difference(ink(a, image_size), ink(b, image_size)).numpy()
 
 
 @dataclass

@@ -25,9 +25,12 @@ def _ids(job) -> dict:
             "label": entry.get("label", w.model)}
 
 
-def _meta(cfg: dict, ids: dict, device) -> dict:
-    return provenance({"diverse": cfg.get("diverse"), "evaluation": cfg["evaluation"], **ids},
-                      cfg["seed"], str(device))
+def _save(df: pd.DataFrame, path, cfg: dict, ids: dict, device, **extra) -> None:
+    """``df`` with the point's ids as its first columns, and the provenance of the run."""
+    df = df.assign(**ids)[list(ids) + [c for c in df.columns if c not in ids]]
+    save_parquet(df, path, provenance({"diverse": cfg.get("diverse"),
+                                       "evaluation": cfg["evaluation"], **ids, **extra},
+                                      cfg["seed"], str(device)))
 
 
 def _extractor(job, st):
@@ -71,11 +74,8 @@ def point_rule(job) -> None:
     res = analyse(feats, ss.class_names, n, flat, ref, train, st, cfg["evaluation"]["image_size"])
     ids = _ids(job)
     res.summary.update({"seconds_embed": t_embed, "seconds_total": time.perf_counter() - t0})
-    meta = _meta(cfg, ids, device)
-    for key, val in reversed(ids.items()):
-        res.table.insert(0, key, val)
-    save_parquet(res.table, outputs.table, meta)
-    save_parquet(pd.DataFrame([{**ids, **res.summary}]), outputs.summary, meta)
+    _save(res.table, outputs.table, cfg, ids, device)
+    _save(pd.DataFrame([res.summary]), outputs.summary, cfg, ids, device)
     write_figures(res, ss.samples, train, st.grid, "knn", outputs.tsne, outputs.grid,
                   f"{ids['model']} {ids['point']}")
     log.info("%s", json.dumps(res.summary, default=float))
@@ -95,9 +95,8 @@ def downstream_rule(job) -> None:
     ss = load_samples(inputs.samples)
     table = pd.read_parquet(inputs.table)
     gen = table[table["source"] == "generated"]
-    c, n = ss.samples.shape[:2]
     flags = gen[f"{st.downstream.rule}_diverse"].fillna(False).to_numpy(bool)
-    diverse = np.zeros((c, n), bool)
+    diverse = np.zeros(ss.samples.shape[:2], bool)
     diverse[gen["class_index"].to_numpy(), gen["sample_index"].to_numpy()] = flags
     with np.load(inputs.split) as z:
         test, ex, names = z["test_images"], z["test_exemplar"], [str(s) for s in z["test_names"]]
@@ -105,11 +104,8 @@ def downstream_rule(job) -> None:
     precision = resolve_precision(train_config(cfg, None).precision, torch.device("cpu"))
     df = downstream(ss.samples, ss.class_names, diverse, test, ex, names, st.downstream,
                     precision)
-    ids = _ids(job)
-    for key, val in reversed(ids.items()):
-        df.insert(0, key, val)
     df["rule"] = st.downstream.rule
-    save_parquet(df, job.output[0], _meta(cfg, {**ids, "precision": precision}, "cpu"))
+    _save(df, job.output[0], cfg, _ids(job), "cpu", precision=precision)
     log.info("downstream: %d trainings (%s) in %.1f s",
              len(st.downstream.seeds) * len(CONDITIONS), precision, time.perf_counter() - t0)
 
@@ -126,12 +122,8 @@ def downstream_table_rule(job) -> None:
 
     ev = job.cfg["evaluation"]
     front = ["dataset", "model", "point", "family", "label", "rule"]
-    rows = []
-    for p in job.input:
-        df = pd.read_parquet(p)
-        s = summarize_downstream(df, ev["bootstrap"], ev["ci"])
-        for key in front:
-            s[key] = df[key].iloc[0]
-        rows.append(s)
-    table = pd.concat(rows, ignore_index=True)
+    tables = (pd.read_parquet(p) for p in job.input)
+    table = pd.concat([summarize_downstream(df, ev["bootstrap"], ev["ci"])
+                       .assign(**{key: df[key].iloc[0] for key in front}) for df in tables],
+                      ignore_index=True)
     save_parquet(table[front + [c for c in table.columns if c not in front]], job.output[0])
