@@ -26,12 +26,12 @@ import torch
 from divrec.critics.fast_encoder import FusedEncoder
 from divrec.critics.simclr import SimCLR, SimCLRParams
 from divrec.device import limit_threads, tune_malloc
-from divrec.diverse.ivf import ivf_knn
 from divrec.diverse.neighbors import (
     SearchSettings,
     exact_knn,
     faiss_available,
     faiss_knn,
+    ivf_knn,
     recall_at_k,
     refine,
 )

@@ -24,11 +24,11 @@ from divrec.diverse.downstream import (
 )
 from divrec.diverse.features import Extractor, load_squeezenet, make_extractor
 from divrec.diverse.hull import convex_hull, hull_iou, hull_rule
-from divrec.diverse.ivf import ivf_knn
 from divrec.diverse.neighbors import (
     SearchSettings,
     exact_knn,
     faiss_available,
+    ivf_knn,
     knn,
     recall_at_k,
     resolve_method,
