@@ -1,9 +1,8 @@
 """Collect per-point summaries into one table and place every model relative to humans.
 
 Distance to humans (the NeurIPS paper does not give its formula): both axes are min-max
-normalised over all rows of the table (humans included), then the Euclidean distance to the
-human point is taken. Scale-free, so neither axis dominates because of its units.
-"""
+normalised over all rows (humans included), then the Euclidean distance to the human point is
+taken: scale-free, so neither axis dominates because of its units."""
 
 from __future__ import annotations
 
@@ -12,9 +11,8 @@ import pandas as pd
 
 
 def human_distance(div: np.ndarray, rec: np.ndarray, human: int) -> np.ndarray:
-    """div, rec [P, ...] (any trailing axes, e.g. bootstrap replicates): each axis min-max
-    normalised over the P points, then the Euclidean distance of every point to point
-    ``human``. A constant axis is left unscaled."""
+    """div, rec [P, ...] (trailing axes, e.g. bootstrap replicates, kept) -> each point's distance
+    to point ``human``, axes min-max normalised over the P points (a constant one unscaled)."""
     def norm(v):
         span = v.max(0) - v.min(0)
         return (v - v.min(0)) / np.where(span > 0, span, 1)

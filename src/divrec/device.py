@@ -59,10 +59,9 @@ def pick_device(preference: str = "auto") -> torch.device:
 
 
 def device_slots() -> int:
-    """How many device-holding jobs (rules with ``resources: gpu=1``) may run at once: one per
-    visible CUDA device, or, on a CPU-only machine, one per usable core. Those jobs hold one
-    thread each, so on a CPU the cores bound them; a single slot would serialise trainings,
-    sampling and critics and leave the other cores idle."""
+    """How many device-holding jobs (``resources: gpu=1``) may run at once: one per visible CUDA
+    device, else one per usable core (those jobs hold one thread each: a single CPU slot would
+    serialise trainings, sampling and critics and leave the other cores idle)."""
     import torch
 
     if torch.cuda.is_available():
@@ -88,10 +87,9 @@ def cpu_bf16_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> list[str]:
 
 
 def resolve_precision(preference: str, device: torch.device) -> str:
-    """``auto``: bf16 on a CUDA device that supports it and on a CPU with native bf16, else fp32.
-
-    ``bf16`` is honoured everywhere (on a CPU without native bf16 it is emulated and slow, said
-    in the log); ``fp32`` turns autocast off."""
+    """``auto``: bf16 on a CUDA device that supports it and on a CPU with native bf16, else fp32;
+    ``bf16`` is honoured everywhere (emulated and slow, with a warning, on a CPU without native
+    bf16); ``fp32`` turns autocast off."""
     if preference not in PRECISIONS:
         raise ValueError(f"precision '{preference}' is not one of {PRECISIONS}")
     if preference == "bf16" and device.type == "cpu" and not cpu_bf16_flags():
@@ -107,11 +105,10 @@ def resolve_precision(preference: str, device: torch.device) -> str:
 
 
 def autocast(device: torch.device, precision: str = "bf16"):
-    """bf16 autocast on CPU and CUDA alike (one path: CPU CI exercises what GPU runs use).
-
-    Autocast keeps losses, softmax/log-softmax, norms and reductions in fp32 (torch's autocast op
-    lists on both device types); optimizer state and master weights are never cast. ``precision``
-    is the resolved value (``resolve_precision``): ``fp32`` disables it."""
+    """bf16 autocast on CPU and CUDA alike (one path: CPU CI exercises what GPU runs use). It
+    keeps losses, softmax/log-softmax, norms and reductions in fp32 (torch's autocast op lists);
+    optimizer state and master weights are never cast. ``precision``: the resolved value
+    (``resolve_precision``), ``fp32`` disables it."""
     import torch
 
     enabled = precision == "bf16" and device.type in ("cpu", "cuda")
@@ -139,10 +136,9 @@ def limit_threads(n: int | None):
     """Within the block, torch and every threadpool (OpenMP, BLAS) use at most ``n`` threads;
     ``None`` leaves them alone. Snakemake schedules cores by a job's ``threads``; measured on a
     shared 2-core machine, with more threads than free cores the downstream classifier's small
-    convolutions ran 15x slower and sklearn's t-SNE 5x slower than on one thread.
-
-    torch is limited only when already imported: this module never imports it, so that the jobs
-    that do not need it (tables, figures) skip its ~2 s import."""
+    convolutions ran 15x slower and sklearn's t-SNE 5x slower than on one thread. torch is
+    limited only when already imported: this module never imports it, so that the jobs that do
+    not need it (tables, figures) skip its ~2 s import."""
     if not n:
         yield
         return
@@ -173,15 +169,13 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, _MALLOPT_MAX = -1, -3, 2**31 - 1
 
 
 def tune_malloc() -> bool:
-    """Keep freed memory in the process instead of returning it to the OS (glibc only).
-
-    With glibc's defaults every tensor of more than a few MB is mmap-ed and unmapped again, and
-    the top of the heap is trimmed after each free, so each training step page-faults its
-    activations back in: measured on one core, a ProtoNet episode spent a third of its time in
-    the kernel (7.9 s of 23.6 s, 3.9 M page faults for 30 episodes) and ran 1.47x faster with
-    both thresholds raised, VAE-STN steps 1.42x, DDPM 1.12x, DA-GAN 1.06x. The cost is that a
-    job's memory does not shrink before it exits. ``DIVREC_MALLOC_TUNING=0`` turns it off.
-    Returns whether both settings took effect."""
+    """Keep freed memory in the process instead of returning it to the OS (glibc only). With
+    glibc's defaults every tensor of more than a few MB is mmap-ed and unmapped again, and the top
+    of the heap is trimmed after each free, so each training step page-faults its activations back
+    in: measured on one core, a ProtoNet episode spent a third of its time in the kernel (7.9 s of
+    23.6 s, 3.9 M page faults for 30 episodes) and ran 1.47x faster with both thresholds raised,
+    VAE-STN steps 1.42x, DDPM 1.12x, DA-GAN 1.06x. The cost: a job's memory does not shrink before
+    it exits. ``DIVREC_MALLOC_TUNING=0`` turns it off. Returns whether both settings took effect."""
     if os.environ.get("DIVREC_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
         return False
     import ctypes

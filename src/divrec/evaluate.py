@@ -1,8 +1,6 @@
 """Score a samples file: diversity, recognizability and originality, per class and aggregated.
-
 Every source goes through exactly this code, humans included: the same post-processing
-(``evaluation_view``), the same critics, the same fixed tasks.
-"""
+(``evaluation_view``), the same critics, the same fixed tasks."""
 
 from __future__ import annotations
 

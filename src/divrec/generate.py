@@ -1,8 +1,6 @@
-"""One-shot sampling: N samples per test class, each conditioned on the class exemplar.
-
-Humans are a "generator" too: their samples are the class's real drawings, with the exemplar
-itself flagged ``excluded`` so it never serves as a recognizability query.
-"""
+"""One-shot sampling: N samples per test class, each conditioned on the class exemplar. Humans
+are a "generator" too: their samples are the class's real drawings, with the exemplar itself
+flagged ``excluded`` so it never serves as a recognizability query."""
 
 from __future__ import annotations
 
@@ -59,8 +57,7 @@ def model_samples(model, exemplars: torch.Tensor, n: int, seed: int, batch: int 
 def sample_checkpoint(ckpt: str, split_path: str, n: int, seed: int,
                       device: torch.device | str = "cpu", batch: int = 100, part: str = "test",
                       precision: str = "fp32", **options) -> SampleSet:
-    """``precision``: auto | bf16 | fp32 (the config's top-level ``precision``); ``device``: the
-    rule's job picks it, the CLI takes ``--device``."""
+    """``precision``: auto | bf16 | fp32 (the config's top-level ``precision``)."""
     device = torch.device(device)
     precision = resolve_precision(precision, device)
     model, meta = load_model(ckpt, device)

@@ -57,8 +57,7 @@ class ImportanceMaps:
 def checkpoint_maps(ckpt: str, split_path: str, n_t: int, n_noise: int, seed: int,
                     device: torch.device | str = "cpu",
                     batch: int = 50) -> tuple[ImportanceMaps, dict]:
-    """Maps of every test exemplar of ``split_path`` under the model in ``ckpt`` (``device``:
-    the rule's job picks it)."""
+    """Maps of every test exemplar of ``split_path`` under the model in ``ckpt``."""
     device = torch.device(device)
     model, meta = load_model(ckpt, device)
     if not hasattr(model, "importance") or getattr(model.p, "drop_prob", 0) <= 0:

@@ -1,8 +1,6 @@
-"""Atomic file writes: every artefact is written to a temp file in the same folder, then renamed.
-
-A killed job therefore never leaves a half-written checkpoint, sample file or table behind that
-Snakemake (or a resume) could mistake for a finished one.
-"""
+"""Atomic file writes: every artefact is written to a temp file in the same folder, then renamed,
+so a killed job never leaves a half-written checkpoint, sample file or table behind that
+Snakemake (or a resume) could mistake for a finished one."""
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""The one object a workflow rule hands its body, a library function ``f(job)``
-(``divrec.snake.run``): what a rule may use is spelled out here once instead of being unpacked
-in every script. The device is picked once per job, so no library function reads the config's
-device itself (the CLI passes its own ``--device``)."""
+"""The one object a workflow rule hands its body, a library function ``f(job)`` (``snake.run``):
+what a rule may use is spelled out here once instead of being unpacked in every script. The
+device is picked once per job, so no library function reads the config's device itself."""
 
 from __future__ import annotations
 

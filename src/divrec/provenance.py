@@ -1,7 +1,5 @@
-"""What produced a result: config hash, package versions, git commit, device, seed.
-
-Recorded inside every checkpoint, sample file and table so a number can always be traced back.
-"""
+"""What produced a result (config hash, package versions, git commit, device, seed), recorded
+inside every checkpoint, sample file and table so a number can always be traced back."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
 """A registry of model families: ``@register("name")`` on a class, ``build(name, params)``, and
-``load(path)`` of an exported checkpoint (the package's one checkpoint loader).
-
-Shared by the one-shot models (``divrec.models``), the unconditional ones (``divrec.quality``)
-and the critics, which keep separate registries so a config can never train one kind under
-another's rules.
-"""
+``load(path)`` of an exported checkpoint (the package's one checkpoint loader). Shared by the
+one-shot models (``divrec.models``), the unconditional ones (``divrec.quality``) and the critics,
+which keep separate registries so a config can never train one kind under another's rules."""
 
 from __future__ import annotations
 

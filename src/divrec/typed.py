@@ -15,7 +15,5 @@ def typed(cls, values: dict | None, where: str):
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise ConfigError(
-            f"unknown key(s) {unknown} in {where}; allowed: {sorted(names)}"
-        )
+        raise ConfigError(f"unknown key(s) {unknown} in {where}; allowed: {sorted(names)}")
     return cls(**values)

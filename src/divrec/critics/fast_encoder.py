@@ -12,9 +12,8 @@ compute-bound and keep conv -> pool: phases measured slower there); ReLU commute
 runs once, after the pool, on 4x fewer values.
 
 Measured on the shared 2-core EPYC, one thread, 256-image batches: 191-212 img/s for the
-``Encoder``, 244-269 with BN folded, 345-416 with the first block's phases too; in 64-image
-batches (whose first-block output fits in cache) 1050 img/s, against 270-360 for the
-``Encoder`` at any batch size.
+``Encoder``, 244-269 with BN folded, 345-416 with the first block's phases too; in 64-image batches
+(whose first-block output fits in cache) 1050 img/s (``Encoder``: 270-360 at any batch size).
 """
 
 from __future__ import annotations

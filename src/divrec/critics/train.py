@@ -21,8 +21,7 @@ def train_critic(cfg: dict, kind: str, dataset: str, split_path: str, out: str,
                  calibration_out: str | None = None, device: torch.device | str = "cpu") -> None:
     """Critics see what every metric feeds them: images at the evaluation size, binarised.
     ``calibration_out``: the critic's calibration table (critics/calibration.py), measured on
-    the validation and test classes of the split. ``device``: the rule's job picks it, the CLI
-    takes ``--device``."""
+    the validation and test classes of the split."""
     section = dict(cfg["critics"][kind])
     tc = train_config(cfg, section.pop("train", None))
     size = section["image_size"] = cfg["evaluation"]["image_size"]

@@ -1,7 +1,5 @@
-"""Training batches drawn straight from in-memory tensors.
-
-Every batch is a pure function of (seed, step): resuming after a kill replays the same stream.
-"""
+"""Training batches drawn straight from in-memory tensors, each a pure function of (seed, step):
+resuming after a kill replays the same stream."""
 
 from __future__ import annotations
 

@@ -2,8 +2,7 @@
 
 ``evaluation_view`` is the single post-processing applied to every source before a critic sees it
 (human drawings, VAE probabilities, GAN sigmoids, unclipped diffusion outputs alike): resize to the
-canonical size, per-image min-max to [0, 1], binarise at 0.5.
-"""
+canonical size, per-image min-max to [0, 1], binarise at 0.5."""
 
 from __future__ import annotations
 

@@ -57,9 +57,8 @@ log = logging.getLogger(__name__)
 
 
 def load_bitmaps(path: Path, max_n: int | None = None) -> np.ndarray:
-    """First ``max_n`` drawings of a numpy_bitmap file -> uint8 [n, 28, 28].
-
-    Accepts the official [N, 784] layout and the mirror's [N, 1, 784]."""
+    """First ``max_n`` drawings of a numpy_bitmap file, in the official [N, 784] layout or the
+    mirror's [N, 1, 784] -> uint8 [n, 28, 28]."""
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
@@ -129,9 +128,8 @@ def cluster_classes(features: np.ndarray, n_clusters: int, min_cluster_size: int
 
 def assign_parts(class_category: np.ndarray, val_fraction: float, test_fraction: float,
                  seed: int = 0) -> dict[str, np.ndarray]:
-    """Class indices of train/val/test. Classes are shuffled within each category (seeded), then
-    interleaved category by category, so the first ``test_fraction`` of that order (test), then
-    ``val_fraction`` (val), spread over all categories."""
+    """Class indices of train/val/test: per-category shuffles (seeded), interleaved, so the first
+    ``test_fraction`` (test) and the next ``val_fraction`` (val) span every category."""
     if val_fraction + test_fraction >= 1:
         raise ConfigError("data.quickdraw: val_fraction + test_fraction must be below 1")
     rng = np.random.default_rng(seed)

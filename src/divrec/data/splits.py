@@ -81,8 +81,7 @@ def reference_order(cids: np.ndarray, name_of: dict[int, str]) -> np.ndarray:
 
 def subset_test_classes(cids: np.ndarray, name_of: dict[int, str], known: list[str],
                         alphabets: list[str] | None, max_classes: int | None) -> np.ndarray:
-    """The test classes of the named alphabets (of the ``known`` ones), then at most
-    ``max_classes`` of them."""
+    """Test classes of the ``alphabets`` named (all ``known``), then at most ``max_classes``."""
     if alphabets:
         unknown = sorted(set(alphabets) - set(known))
         if unknown:

@@ -60,4 +60,3 @@ def augment_class(target: torch.Tensor, exemplar: torch.Tensor,
     out = F.grid_sample(both, grid, mode="nearest", padding_mode="zeros", align_corners=False)
     c = target.shape[1]
     return out[:, :c], out[:, c:]
-

@@ -26,9 +26,8 @@ from divrec.errors import DivrecError
 
 def importance_map(model, exemplars: torch.Tensor, x0: torch.Tensor | None = None, n_t: int = 10,
                    n_noise: int = 4, generator: torch.Generator | None = None) -> torch.Tensor:
-    """exemplars [B, 1, H, W] in the model's data range -> phi [B, 1, H, W] (>= 0). ``model``
-    (e.g. ``DiffusionModel``) has ``schedule``, ``condition(exemplars)``,
-    ``null_condition(exemplars)`` and ``denoise(x_t, t, cond)``."""
+    """exemplars [B, 1, H, W] in the model's data range -> phi [B, 1, H, W] (>= 0); ``model``
+    (a ``DiffusionModel``) has ``schedule``, ``condition``, ``null_condition`` and ``denoise``."""
     if n_t < 1 or n_noise < 1:
         raise DivrecError(f"importance needs n_t >= 1 and n_noise >= 1, got {n_t}, {n_noise}")
     sched = model.schedule

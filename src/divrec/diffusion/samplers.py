@@ -5,8 +5,7 @@ A *denoiser* is ``eps(x_t, t, cond)``, with ``cond`` a dict of tensors (e.g. ``{
 or ``{"context": ..}``) batched like x_t. ``guided`` is the only place classifier-free guidance
 happens; the samplers see a plain ``eps(x_t, t)``.
 
-* ``AncestralSampler``: DDPM over all T steps (published; variance beta_t, or the posterior
-  variance beta~_t).
+* ``AncestralSampler``: DDPM over all T steps (published), variance beta_t or posterior beta~_t.
 * ``DDIMSampler``: any sub-sequence of steps; eta = 0 is deterministic DDIM, eta = 1 with all T
   steps is ancestral sampling with variance beta~_t.
 """

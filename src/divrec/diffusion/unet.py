@@ -52,7 +52,7 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0,
 
 
 class ConvNextBlock(nn.Module):
-    """Depthwise 7x7 + time bias, then norm -> (FiLM) -> conv3x3 -> GELU -> norm -> conv3x3."""
+    """Depthwise kxk + time bias, then norm -> (FiLM) -> conv3x3 -> GELU -> norm -> conv3x3."""
 
     def __init__(self, dim: int, dim_out: int, emb_dim: int, ctx_dim: int = 0, mult: int = 2,
                  kernel: int = 7):
@@ -138,7 +138,7 @@ class Level(nn.Module):
 
 
 class UNet(nn.Module):
-    """eps_theta(x_t, t, exemplar, context) -> predicted noise, same shape as x_t."""
+    """(x_t, t, exemplar, context) -> predicted noise (or x0), same shape as x_t."""
 
     def __init__(self, p: UNetParams, image_channels: int = 1):
         super().__init__()

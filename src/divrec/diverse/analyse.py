@@ -54,13 +54,12 @@ def stability(real: np.ndarray, gen: np.ndarray, real_tsne: np.ndarray, gen_tsne
               st) -> dict:
     """How stable is a DS set? Rerun r keeps a seeded random ``stability.subsample`` fraction of
     the real and of the generated points; the hull rule also reruns t-SNE with seed
-    ``tsne.seed + r + 1``. Two reruns are compared on the generated samples both kept (Jaccard
-    of their diverse sets); the mean and minimum over all pairs, and the spread of the diverse
+    ``tsne.seed + r + 1``. Two reruns are compared on the generated samples both kept (Jaccard of
+    their diverse sets); the mean and minimum over all pairs, and the spread of the diverse
     fraction, go to the summary. The published rule has no such check; the reference notes it is
-    "not stable across subsets", and this is the number that says how unstable.
-    ``real``/``gen``: all features; ``real_tsne``/``gen_tsne``: the indices the main t-SNE used
-    (the hull reruns subsample those, keeping each rerun as cheap as the main one); ``st``:
-    DiverseSettings."""
+    "not stable across subsets", and this is the number that says how unstable. ``real``/``gen``:
+    all features; ``real_tsne``/``gen_tsne``: the indices the main t-SNE used (the hull reruns
+    subsample those, as cheap as the main one); ``st``: DiverseSettings."""
     hull_runs, knn_runs, fraction, seed = [], [], st.stability.subsample, st.tsne.seed
     for r in range(st.stability.reruns):
         rng = np.random.default_rng(seed + r + 1)

@@ -5,8 +5,7 @@ binarise), exactly as the diversity/recognizability critics do, so a DS count ne
 how a generator scaled its output.
 
 * ``simclr`` (default): the trained SimCLR critic's 256-d embedding, the feature space of the
-  diversity metric. Offline: the workflow trains it. On CPU it runs as ``FusedEncoder`` (same
-  outputs, 3-4x faster).
+  diversity metric (on CPU as ``FusedEncoder``: same outputs, 3-4x faster).
 * ``squeezenet``: the published DS extractor (REFERENCE.md section 7): torchvision SqueezeNet
   1.1, ImageNet weights, eval mode, the FULL 1000-d output (class scores after the final conv,
   ReLU and average pool, not penultimate features: quirk 8.16 kept on purpose). Preprocessing as

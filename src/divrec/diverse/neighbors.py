@@ -1,14 +1,13 @@
 """k-nearest-neighbour search in feature space (Euclidean), exact or approximate.
 
-Every DS rule but the t-SNE hull asks "how far is this point from the real set": generated ->
-real (k-NN rule), real -> real leave-one-out (its threshold), generated -> train (memorisation),
-for a few hundred points (test config) up to 50k x 20k (the benchmark). ``auto`` searches exactly
-(``exact_knn``: at matmul speed, faster than either IVF at the benchmark's size,
-measured in bench/bench_diverse.py) up to ``exact_max_pairs`` query-base pairs, so every search of
-the default workflow is exact; above that, an IVF-Flat index: faiss-cpu when installed, else the
-same algorithm in torch (``ivf_knn``), so the approximate path exists (and is tested)
-on every installation. Leave-one-out (``exclude_self``, query set == base set) drops each point's
-own index, never a duplicate that merely sits at distance 0.
+Every DS rule but the t-SNE hull asks "how far is this point from the real set": generated -> real
+(k-NN rule), real -> real leave-one-out (its threshold), generated -> train (memorisation), for a
+few hundred points (test config) up to 50k x 20k (the benchmark). ``auto`` searches exactly
+(``exact_knn``, faster than either IVF at the benchmark's size: bench/bench_diverse.py) up to
+``exact_max_pairs`` query-base pairs, so every search of the default workflow is exact; above that,
+an IVF-Flat index: faiss-cpu when installed, else the same algorithm in torch (``ivf_knn``), so the
+approximate path exists (and is tested) on every installation. Leave-one-out (``exclude_self``)
+drops each point's own index, never a duplicate that merely sits at distance 0.
 """
 
 from __future__ import annotations

@@ -74,7 +74,6 @@ def build_reference(split_path, extractor, st, seed: int = 0) -> Reference:
     """Embed the train and test images of a split with ``extractor``; ``st``: DiverseSettings."""
     train, train_names = split_images(split_path, "train")
     test, test_names = split_images(split_path, "test")
-    # the training images searched for memorisation
     idx = cap(train.shape[0] * train.shape[1], st.memorisation.max_train or None,
               np.random.default_rng(seed))
     train_flat = train.reshape(-1, *train.shape[2:])[idx]

@@ -1,6 +1,5 @@
-"""Bodies of the ``diverse_*`` workflow rules: read inputs, call the library, write atomically
-with provenance. Each function is one rule's body, taking its ``divrec.job.Job`` (whose
-``rule_context`` already holds torch, OpenMP and BLAS to the rule's threads)."""
+"""Bodies of the ``diverse_*`` workflow rules, each taking its ``divrec.job.Job``: read inputs,
+call the library, write atomically with provenance."""
 
 from __future__ import annotations
 

@@ -1,8 +1,5 @@
-"""Typed view of the ``diverse:`` config section (schema: workflow/schemas/config.schema.yaml).
-
-The dataclass defaults equal the schema defaults, so the library behaves the same whether or not
-the config went through schema validation.
-"""
+"""Typed view of the ``diverse:`` config section. The dataclass defaults equal those of
+workflow/schemas/config.schema.yaml, so the library behaves the same with or without validation."""
 
 from __future__ import annotations
 

@@ -10,8 +10,7 @@ def diversity(features: torch.Tensor, distance: str = "l2") -> torch.Tensor:
     """features [C, N, D] -> per-class diversity [C].
 
     ``l2`` (published default): mean over the D dimensions of the unbiased (ddof=1) standard
-    deviation over the N samples. ``cosine``: sum_i (1 - cos(f_i, mean f)) / (N - 1).
-    """
+    deviation over the N samples. ``cosine``: sum_i (1 - cos(f_i, mean f)) / (N - 1)."""
     f = features.double()
     n = f.shape[1]
     if n < 2:

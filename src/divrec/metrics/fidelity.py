@@ -46,8 +46,7 @@ def frechet_distance(real, fake) -> float:
     """||mu1 - mu2||² + Tr(S1 + S2 - 2 (S1 S2)^½).
 
     Tr (S1 S2)^½ = Σ √λ(S1^½ S2 S1^½): the inner matrix is symmetric PSD, so an eigen-decomposition
-    replaces the general (and occasionally complex-valued) ``sqrtm`` without changing the value.
-    """
+    replaces the general (and occasionally complex-valued) ``sqrtm`` without changing the value."""
     (mu1, s1), (mu2, s2) = _gaussian(real), _gaussian(fake)
     if mu1.shape != mu2.shape:
         raise ValueError(f"feature dimensions differ: {mu1.shape} vs {mu2.shape}")
@@ -73,7 +72,6 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float = 
 def kid(real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0,
         degree: int = 3, coef0: float = 1.0) -> tuple[float, float]:
     """Kernel Inception Distance: (mean, std) of the unbiased MMD² over random subsets.
-
     ``subset_size`` is capped at the smaller set, so tiny test runs still give a number (the
     capped size is an estimator choice: report it with the value)."""
     r, f = _as_2d(real), _as_2d(fake)
@@ -100,11 +98,10 @@ def _knn_radius(x: np.ndarray, k: int) -> np.ndarray:
 
 
 def prdc(real, fake, k: int = 5) -> dict[str, float]:
-    """Precision, recall, density, coverage (Naeem et al. 2020) with k-NN balls.
-
-    precision: fraction of fakes inside some real ball; recall: of reals inside some fake ball;
-    density: mean number of real balls containing a fake, / k; coverage: fraction of real balls
-    containing at least one fake."""
+    """Precision, recall, density, coverage (Naeem et al. 2020) with k-NN balls: precision =
+    fraction of fakes inside some real ball; recall = of reals inside some fake ball; density =
+    mean number of real balls containing a fake, / k; coverage = fraction of real balls containing
+    at least one fake."""
     r, f = _as_2d(real), _as_2d(fake)
     if min(len(r), len(f)) <= k:
         raise ValueError(f"PRDC with k={k} needs more than {k} samples per set")

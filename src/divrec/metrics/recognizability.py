@@ -5,15 +5,14 @@ to end, cut into chunks of floor(C / k) * k consecutive labels (a chunk never re
 each chunk shuffled (seeded) and split into k-way tasks. With C = 150, k = 20 and 500 copies this
 gives 3750 tasks in which every class appears exactly 500 times.
 
-In every task the supports are the k exemplars. A query of class c is one of the class's samples.
-``query_mode="fresh"`` is the published estimator: the j-th task of a class queries that class's
-j-th sample, so every task sees a sample no other task saw (the published script generates one
-per task; here ``n_samples >= tasks_per_class`` samples are generated). A set with fewer samples
-than tasks (the humans' 19 drawings) draws as ``"random"`` does. ``"random"`` draws one sample
-per (task, class) from the set (seeded), reusing samples when N < tasks. ``"all"`` scores every
-sample in every task of its class, which has the same expectation as both and less variance,
-and gives a per-sample recognizability for the generalization curves.
-Samples flagged ``excluded`` (the exemplar itself among human drawings) are never queries.
+In every task the supports are the k exemplars; a query of class c is one of its samples.
+``query_mode="fresh"`` is the published estimator (the published script generates one sample per
+task): the j-th task of a class queries its j-th sample, so no two tasks share a sample (needs
+``n_samples >= tasks_per_class``; a class with fewer, e.g. the humans' 19 drawings, draws as
+``"random"`` does). ``"random"`` draws one sample per (task, class) from the set (seeded), reusing
+samples when N < tasks. ``"all"`` scores every sample in every task of its class: the same
+expectation as both with less variance, and a per-sample recognizability for the generalization
+curves. Samples flagged ``excluded`` (the exemplar itself among human drawings) are never queries.
 """
 
 from __future__ import annotations

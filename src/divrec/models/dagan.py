@@ -1,7 +1,6 @@
-"""DA-GAN (Antoniou et al. 2017) as a one-shot generator: G(x, z) maps a conditioning drawing and
-noise to a new drawing of the same class, trained with WGAN-GP against a pair critic
-(REFERENCE.md §2.3); ``generator: uresnet`` (DAGAN-UN, encoder-to-decoder skips) or ``resnet``
-(DAGAN-RN, none).
+"""DA-GAN (Antoniou et al. 2017, REFERENCE.md §2.3) as a one-shot generator: G(x, z) maps a
+conditioning drawing and noise to a new drawing of the same class, trained with WGAN-GP against a
+pair critic; ``generator: uresnet`` (DAGAN-UN, encoder-to-decoder skips) or ``resnet`` (DAGAN-RN).
 
 One batch = one critic step, D(x1, G(x1, z)) - D(x1, x2) + GP (on interpolates between x2 and
 G(x1, z), w.r.t. the second input only); every ``c_iter``-th step also a generator step on the

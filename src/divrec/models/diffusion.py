@@ -62,7 +62,7 @@ def to_model_range(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 class DiffusionModel(GenerativeModel):
-    """eps-prediction DDPM conditioned on a one-shot exemplar (channel stacking by default)."""
+    """DDPM conditioned on a one-shot exemplar (channel stacking by default)."""
 
     Params = DiffusionParams
 

@@ -14,8 +14,7 @@ Departures from the published code, on purpose:
   (the published set dataset drew one fixed sample at construction, §8);
 - set augmentation is a random flip + rot90 shared by a set, applied to (S - 1) / S of the sets
   (published: flips + a free rotation on the same share of sets), see data.batches.sets;
-- the decoder trims with valid k2 convs where its sizes meet the encoder's (``Decoder``), so any
-  image size works;
+- the decoder trims with valid k2 convs (``Decoder``), so any image size works;
 - log p(x) uses logits (exact) instead of clamped probabilities;
 - no ``linear_z`` (z_dim -> hidden) in q(z | x, c) and p(z | c): only a second stochastic layer
   would call it (the parameter counts against the published code are in the README);
@@ -93,8 +92,7 @@ class ResBlock(nn.Module):
 
 
 class GaussianHead(nn.Module):
-    """(mean, logvar) of a diagonal Gaussian over ``out_dim`` from summed input projections
-    (q(z | x, c) and p(z | c))."""
+    """(mean, logvar) of q(z | x, c) or p(z | c), a diagonal Gaussian, from summed projections."""
 
     def __init__(self, in_dims: list[int], hidden: int, out_dim: int, res_layers: int):
         super().__init__()
@@ -245,7 +243,6 @@ class VaeNs(GenerativeModel):
 
     @torch.no_grad()
     def sample(self, exemplars, generator=None, **options):
-        """Context = the exemplar alone (binarised at 0.5); c = E q(c | x); z ~ p(z | c)."""
         c, _ = self.statistic(self.encoder(binarize(exemplars)))
         z = _reparam(*self.prior_z(c), generator=generator)
         return torch.sigmoid(self.decoder(z, c))

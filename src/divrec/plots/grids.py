@@ -23,8 +23,7 @@ def grid_classes(n_total: int, n_show: int) -> np.ndarray:
 
 
 def grid_rows(ss: SampleSet, classes: np.ndarray, n_samples: int) -> list[list[np.ndarray]]:
-    """Per class: [exemplar, up to ``n_samples`` samples], skipping samples flagged excluded
-    (the exemplar itself among human drawings)."""
+    """Per class: [exemplar, up to ``n_samples`` samples not flagged ``excluded``]."""
     rows = []
     for c in classes:
         keep = np.flatnonzero(~ss.excluded[c])[:n_samples]

@@ -16,8 +16,7 @@ from divrec.plots.trajectories import has_sweep
 
 
 def dataset_points(points: list, dataset: str) -> list[tuple[str, str]]:
-    """(model, point) of every scored source of a dataset, humans first.
-    ``points``: ``divrec.points.model_points``."""
+    """(model, point) of every scored source of ``dataset`` in ``points``, humans first."""
     return [HUMAN] + [(p.model, p.name) for p in points if p.dataset == dataset]
 
 

@@ -1,10 +1,7 @@
-"""What the quality pipeline expects from an unconditional model.
-
-Training batches are float images [B, C, H, W] in [-1, 1] (the tanh convention for all three
-models: the published DCGAN fed [0, 1] data to a tanh generator, spec §10.1). ``sample(n)``
-returns images in the same range; ``nfe`` says how many network evaluations one sample costs, so
-timing tables can report it beside the seconds.
-"""
+"""What the quality pipeline expects from an unconditional model: training batches are float images
+[B, C, H, W] in [-1, 1] (the tanh convention for all three models: the published DCGAN fed [0, 1]
+data to a tanh generator, spec §10.1); ``sample(n)`` returns images in the same range; ``nfe`` is
+the network evaluations per sample, which the timing tables report beside the seconds."""
 
 from __future__ import annotations
 

@@ -99,8 +99,7 @@ class SmallClassifier(Trainable):
 
 def train_classifier(name: str, images: np.ndarray, labels: np.ndarray, p: ClassifierParams,
                      state_dir: str | os.PathLike, device: torch.device, seed: int = 0) -> dict:
-    """Train the classifier extractor ``name`` with the shared loop; returns its extractor file
-    (checkpoint dict)."""
+    """Train the classifier extractor ``name`` with the shared loop -> its extractor file dict."""
     from divrec.training.loop import Trainer
 
     n_classes = int(labels.max()) + 1

@@ -89,9 +89,8 @@ def from_split(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
 
 def build(dataset: str, source: str | os.PathLike, out: str | os.PathLike,
           image_size: int | None = 32, max_images: int | None = None, seed: int = 0) -> Path:
-    """Write ``images.npz`` for ``dataset`` from its source file (CIFAR arrays or split.npz).
-
-    ``max_images`` keeps a seeded random subset (quick runs); None keeps everything."""
+    """Write ``images.npz`` for ``dataset`` from its source file (CIFAR arrays or split.npz);
+    ``max_images`` keeps a seeded random subset (quick runs), None everything."""
     images, labels = from_cifar(source) if dataset == CIFAR else from_split(source)
     if max_images is not None and max_images < len(images):
         keep = np.sort(np.random.default_rng(seed).choice(len(images), max_images, replace=False))

@@ -1,9 +1,5 @@
-"""Registry of unconditional image models: a new family is one file with ``@register``.
-
-Separate from ``divrec.models`` on purpose: those models are one-shot (``sample(exemplars)``),
-these sample from noise (``sample(n)``); mixing them would let a config train one kind under the
-other's rules.
-"""
+"""Registry of unconditional image models (``sample(n)``, from noise): a new family is one file
+with ``@register``. Kept apart from the one-shot ``divrec.models`` (see ``divrec.registry``)."""
 
 from __future__ import annotations
 

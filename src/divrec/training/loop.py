@@ -3,10 +3,8 @@
 Resume state lives in ``state_dir`` (``results/.resume/...``), *not* in the rule's declared output:
 Snakemake deletes a job's outputs before rerunning it, so a killed job's progress must sit where
 that does not destroy it. The state is keyed by a hash of the run's config, so a changed config
-starts fresh instead of resuming a different run.
-
-Batches are a pure function of (seed, step), so a resumed run sees exactly the batches an
-uninterrupted run would have seen.
+starts fresh instead of resuming a different run. Batches are a pure function of (seed, step),
+so a resumed run sees exactly the batches an uninterrupted run would have seen.
 """
 
 from __future__ import annotations

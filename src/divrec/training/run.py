@@ -46,7 +46,6 @@ def model_params(cfg: dict, dataset: str, model_name: str, point_name: str) -> d
 def train_model(cfg: dict, dataset: str, model_name: str, point_name: str, split_path: str,
                 out: str, history_out: str, state_root: str | os.PathLike,
                 device: torch.device | str = "cpu") -> None:
-    """``device``: the rule's job picks it, the CLI takes ``--device``."""
     entry = cfg["models"][model_name]
     tc = train_config(cfg, entry.get("train"))
     seed_everything(tc.seed)
