@@ -2,7 +2,7 @@
 
 A refactoring step must leave every result unchanged, or name each change. The tiny run's
 tables are bit-reproducible on one kind of machine but not across kinds (bf16 and BLAS kernels
-round differently on AMX, AVX512-BF16 and older CPUs), so the pins are keyed by the machine
+round differently on AMX, AVX512-BF16 and fp32-only AVX2 CPUs), so the pins are keyed by the machine
 kind and the data the run read. Timing and host columns are left out; floats are written with
 9 significant digits (every float32 exactly).
 
@@ -27,7 +27,9 @@ HOST_COLUMNS = re.compile(r"seconds|_per_s$|per_image$|^threads$|^device$|^train
 
 
 def machine_kind(data: str) -> str:
-    flags = "+".join(cpu_bf16_flags()) or "no-bf16"
+    """Without native bf16 everything runs in fp32, where the BLAS kernels of the vector ISA
+    (AVX2, AVX512) decide the rounding, so that ISA names those kinds."""
+    flags = "+".join(cpu_bf16_flags()) or f"no-bf16-{torch.backends.cpu.get_cpu_capability()}"
     return f"{platform.machine()} {flags} torch-{torch.__version__.split('+')[0]} {data}"
 
 
