@@ -2,18 +2,19 @@
 
     python bench/bench_precision.py [--config config/config.yaml] [--paper config/paper.yaml]
         [--rounds 3] [--threads 2] [--only protonet simclr vae_stn dcgan ...]
-        [--sizes default published]
+        [--sizes default published] [--precisions fp32 bf16]
 
 For each one-shot model entry (its first sweep point), each quality model (DCGAN/DDPM/DDGAN, at
 the config's quality image size; CIFAR-10's 3 channels at the published size) and each critic,
 at the default config's size and at the published size (``--paper`` merged over the default),
-the script builds the
-model, draws batches of the model's own kind from random drawings (cost does not depend on pixel
-values), warms both precisions up, then alternates fp32 and bf16 steps ``--rounds`` times in this
-one process (these machines are noisy; alternating puts both under the same load) and prints the
-median images/s of each and their ratio. "Images" are what one step consumes: a batch of pairs or
-images, sets x set size, a ProtoNet episode's supports + queries, SimCLR's batch (before its two
-views). The step is the Trainer's: ``model.train_step`` under ``divrec.device.autocast``.
+the script builds the model, draws batches of the model's own kind from random drawings (cost
+does not depend on pixel values), warms both precisions up, then alternates fp32 and bf16 steps
+``--rounds`` times in this one process (these machines are noisy; alternating puts both under
+the same load) and prints the median images/s of each and their ratio. On a CPU without native
+bf16 it times fp32 only unless ``--precisions`` asks for both. "Images" are what one step
+consumes: a batch of pairs or images, sets x set size, a ProtoNet episode's supports +
+queries, SimCLR's batch (before its two views). The step is the Trainer's:
+``model.train_step`` under ``divrec.device.autocast``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import copy
 import statistics
 import time
+from math import nan
 
 import torch
 from bench_oneshot_cost import random_part
@@ -99,15 +101,16 @@ def alternate(timers: dict, rounds: int) -> dict[str, float]:
     return {k: statistics.median(s) for k, s in seconds.items()}
 
 
-def compare(build, cfg, name, rounds: int) -> dict:
+def compare(build, cfg, name, rounds: int, precisions=("fp32", "bf16")) -> dict:
     torch.manual_seed(0)
     model, tc, batch, per_step = build(cfg, name)
     model.train()
-    timers = {p: (lambda s, p=p: time_steps(model, tc, batch, p, s)) for p in ("fp32", "bf16")}
+    timers = {p: (lambda s, p=p: time_steps(model, tc, batch, p, s)) for p in precisions}
     for timer in timers.values():  # warm-up: first oneDNN calls of each precision build kernels
         timer(0)
     ips = {p: per_step / s for p, s in alternate(timers, rounds).items()}
-    return {"name": name, "images_per_step": per_step, **ips, "ratio": ips["bf16"] / ips["fp32"]}
+    ratio = ips["bf16"] / ips["fp32"] if {"fp32", "bf16"} <= ips.keys() else float("nan")
+    return {"name": name, "images_per_step": per_step, **ips, "ratio": ratio}
 
 
 def add_size_args(ap: argparse.ArgumentParser, sizes=("default", "published")) -> None:
@@ -132,7 +135,11 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     add_size_args(ap)
     ap.add_argument("--only", nargs="*", default=None, help="entry or critic names")
+    ap.add_argument("--precisions", nargs="+", choices=["fp32", "bf16"], default=None,
+                    help="default: both where the CPU has native bf16, else fp32 only (emulated "
+                         "bf16 is several times slower than fp32 and would only stretch the run)")
     a = ap.parse_args(argv)
+    precisions = a.precisions or (["fp32", "bf16"] if cpu_bf16_flags() else ["fp32"])
     malloc, configs = size_configs(a)
     base = load_config(a.config)
     print(f"{a.threads} threads, CPU bf16 flags: {cpu_bf16_flags() or 'none'}, "
@@ -147,9 +154,9 @@ def main(argv=None) -> None:
             label = f"q.{name}" if build is quality else name
             if a.only and name not in a.only and label not in a.only:
                 continue
-            r = compare(build, cfg, name, a.rounds)
-            print(f"{size:9} {label:9} {r['images_per_step']:8d} {r['fp32']:10.1f} "
-                  f"{r['bf16']:10.1f} {r['ratio']:9.2f}", flush=True)
+            r = compare(build, cfg, name, a.rounds, precisions)
+            print(f"{size:9} {label:9} {r['images_per_step']:8d} {r.get('fp32', nan):10.1f} "
+                  f"{r.get('bf16', nan):10.1f} {r['ratio']:9.2f}", flush=True)
 
 
 if __name__ == "__main__":
