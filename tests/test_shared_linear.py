@@ -51,6 +51,30 @@ def test_weight_gradients_equal_per_step_autograd():
     torch.testing.assert_close(x.grad, want_x, rtol=1e-12, atol=1e-12)
 
 
+def test_steps_whose_output_feeds_nothing():
+    """A probe applied at every step whose output the loss reads at steps 0, 3, 6 only: the
+    other steps get no gradient, in the middle of the sequence and at its end."""
+    torch.manual_seed(0)
+    cell, probe = nn.Linear(4 + 6, 6).double(), nn.Linear(6, 3).double()
+    x = torch.randn(8, 5, 4, dtype=torch.float64)
+
+    def loss_of(step_cell, step_probe):
+        h, loss = x.new_zeros(5, 6), 0
+        for t in range(8):
+            h = torch.tanh(step_cell(torch.cat([x[t], h], 1)))
+            out = step_probe(h)
+            if t % 3 == 0:
+                loss = loss + out.pow(2).sum()
+        return loss
+
+    model = nn.ModuleList([cell, probe])
+    want = _grads(model, loss_of(cell, probe))
+    got = _grads(model, loss_of(SharedLinear(cell.weight, cell.bias, torch.float64),
+                                SharedLinear(probe.weight, probe.bias, torch.float64)))
+    for w, g in zip(want, got):
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+
+
 def test_no_grad_records_nothing_and_matches_linear():
     layer = nn.Linear(3, 2)
     x = torch.randn(5, 3)
