@@ -22,6 +22,13 @@ except ConfigError as e:
     sys.exit(f"divrec: config error: {e}")
 
 
+onstart:
+    from divrec.device import cpu_precision_note
+
+    if note := cpu_precision_note(config.get("precision", "auto")):
+        print(note, file=sys.stderr)
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/quickdraw.smk"

@@ -18,7 +18,7 @@ from divrec.critics.protonet import ProtoNet, ProtoNetParams, episode
 from divrec.critics.simclr import SimCLR, SimCLRParams
 from divrec.data.batches import step_generator
 from divrec.data.splits import FewShotPart
-from divrec.device import autocast, cpu_bf16_flags, resolve_precision
+from divrec.device import autocast, cpu_bf16_flags, cpu_precision_note, resolve_precision
 from divrec.errors import DataError
 from divrec.metrics.recognizability import make_tasks
 from divrec.training.loop import Trainer
@@ -100,6 +100,16 @@ def test_precision_follows_the_cpu_flags(tmp_path, monkeypatch):
     assert resolve_precision("auto", cpu) == "bf16" and resolve_precision("fp32", cpu) == "fp32"
     with pytest.raises(ValueError, match="fp16"):
         resolve_precision("fp16", cpu)
+
+
+def test_run_start_note_names_the_fp32_cost_only_without_native_bf16(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor: 0\nflags\t\t: fpu avx2\n")
+    assert "train in fp32" in cpu_precision_note("auto", info)
+    assert "emulated" in cpu_precision_note("bf16", info)
+    assert cpu_precision_note("fp32", info) == ""
+    info.write_text("processor: 0\nflags\t\t: fpu amx_bf16\n")
+    assert cpu_precision_note("auto", info) == cpu_precision_note("bf16", info) == ""
 
 
 def test_bf16_step_keeps_loss_and_optimizer_state_fp32(tmp_path):

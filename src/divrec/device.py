@@ -86,6 +86,19 @@ def cpu_bf16_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> list[str]:
     return [f for f in BF16_CPU_FLAGS if f in flags]
 
 
+def cpu_precision_note(preference: str, cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> str:
+    """One line for the start of a run on a CPU without native bf16 (empty otherwise): what
+    ``preference`` means for its CPU jobs, so a run that takes ~2.7x longer than on a bf16 CPU
+    (README, Runtime) is not mistaken for a hang."""
+    if preference == "fp32" or cpu_bf16_flags(cpuinfo):
+        return ""
+    if preference == "bf16":
+        return ("divrec: precision bf16 on a CPU without native bf16 (avx512_bf16/amx_bf16): "
+                "CPU jobs run emulated bf16, several times slower than fp32")
+    return ("divrec: this CPU has no native bf16 (avx512_bf16/amx_bf16): CPU jobs train in "
+            "fp32, about 2.7x the job time of a CPU with it (README, Runtime)")
+
+
 def resolve_precision(preference: str, device: torch.device) -> str:
     """``auto``: bf16 on a CUDA device that supports it and on a CPU with native bf16, else fp32;
     ``bf16`` is honoured everywhere (emulated and slow, with a warning, on a CPU without native
