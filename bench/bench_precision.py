@@ -109,7 +109,7 @@ def compare(build, cfg, name, rounds: int, precisions=("fp32", "bf16")) -> dict:
     for timer in timers.values():  # warm-up: first oneDNN calls of each precision build kernels
         timer(0)
     ips = {p: per_step / s for p, s in alternate(timers, rounds).items()}
-    ratio = ips["bf16"] / ips["fp32"] if {"fp32", "bf16"} <= ips.keys() else float("nan")
+    ratio = ips["bf16"] / ips["fp32"] if {"fp32", "bf16"} <= ips.keys() else nan
     return {"name": name, "images_per_step": per_step, **ips, "ratio": ratio}
 
 
