@@ -139,10 +139,11 @@ def main(argv=None) -> None:
                     help="default: both where the CPU has native bf16, else fp32 only (emulated "
                          "bf16 is several times slower than fp32 and would only stretch the run)")
     a = ap.parse_args(argv)
-    precisions = a.precisions or (["fp32", "bf16"] if cpu_bf16_flags() else ["fp32"])
+    flags = cpu_bf16_flags()
+    precisions = a.precisions or (["fp32", "bf16"] if flags else ["fp32"])
     malloc, configs = size_configs(a)
     base = load_config(a.config)
-    print(f"{a.threads} threads, CPU bf16 flags: {cpu_bf16_flags() or 'none'}, "
+    print(f"{a.threads} threads, CPU bf16 flags: {flags or 'none'}, "
           f"median of {a.rounds} alternating steps, malloc tuning {'on' if malloc else 'off'}")
     print(f"{'size':9} {'what':9} {'img/step':>8} {'fp32 img/s':>10} {'bf16 img/s':>10} "
           f"{'bf16/fp32':>9}")

@@ -73,6 +73,8 @@ def device_slots() -> int:
 #: (Intel Sapphire Rapids+). Without them oneDNN emulates bf16, which is slower than fp32.
 BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 PRECISIONS = ("auto", "bf16", "fp32")
+_EMULATED_BF16 = (f"precision bf16 on a CPU without {'/'.join(BF16_CPU_FLAGS)}: emulated, likely "
+                  "slower than fp32")
 
 
 def cpu_bf16_flags(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> list[str]:
@@ -93,10 +95,9 @@ def cpu_precision_note(preference: str, cpuinfo: str | os.PathLike = "/proc/cpui
     if preference == "fp32" or cpu_bf16_flags(cpuinfo):
         return ""
     if preference == "bf16":
-        return ("divrec: precision bf16 on a CPU without native bf16 (avx512_bf16/amx_bf16): "
-                "CPU jobs run emulated bf16, several times slower than fp32")
-    return ("divrec: this CPU has no native bf16 (avx512_bf16/amx_bf16): CPU jobs train in "
-            "fp32, about 2.7x the job time of a CPU with it (README, Runtime)")
+        return f"divrec: {_EMULATED_BF16}"
+    return (f"divrec: this CPU has no native bf16 ({'/'.join(BF16_CPU_FLAGS)}): CPU jobs train "
+            "in fp32, about 2.7x the job time of a CPU with it (README, Runtime)")
 
 
 def resolve_precision(preference: str, device: torch.device) -> str:
@@ -106,8 +107,7 @@ def resolve_precision(preference: str, device: torch.device) -> str:
     if preference not in PRECISIONS:
         raise ValueError(f"precision '{preference}' is not one of {PRECISIONS}")
     if preference == "bf16" and device.type == "cpu" and not cpu_bf16_flags():
-        log.warning("precision bf16 on a CPU without %s: emulated, likely slower than fp32",
-                    "/".join(BF16_CPU_FLAGS))
+        log.warning(_EMULATED_BF16)
     if preference != "auto":
         return preference
     if device.type == "cuda":
