@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -192,3 +194,45 @@ def test_recalibrated_batchnorm_statistics_are_those_of_the_exported_weights(tmp
     assert torch.equal(state["lin.weight"], lin.weight)  # weights untouched
     _, stale = export(0)  # off: the slow EMA, far from the weights' statistics
     assert not torch.allclose(stale["bn.running_mean"], want_mean, atol=1e-2)
+
+
+@pytest.mark.parametrize("make", ["adam", "rmsprop"])
+def test_foreach_optimizers_are_bit_identical_to_the_per_tensor_loop(make):
+    """divrec builds its optimizers with foreach kernels for speed (training/optim.py) on the
+    premise that they round exactly as torch's default single-tensor loop does on a CPU."""
+    from divrec.training import optim
+
+    kw = {"lr": 1e-3, "weight_decay": 1e-5} | ({"betas": (0.0, 0.9)} if make == "adam" else {})
+    plain = getattr(torch.optim, {"adam": "Adam", "rmsprop": "RMSprop"}[make])
+
+    def run(build):
+        model = _model()
+        opt = build(model.parameters(), **kw)
+        g = torch.Generator().manual_seed(1)
+        for _ in range(4):
+            for p in model.parameters():
+                p.grad = torch.randn(p.shape, generator=g)
+            opt.step()
+        return list(model.parameters())
+
+    fast, slow = run(getattr(optim, make)), run(lambda ps, **k: plain(ps, foreach=False, **k))
+    assert all(torch.equal(a, b) for a, b in zip(fast, slow))
+
+
+def test_ema_update_is_the_per_tensor_lerp_and_copies_buffers():
+    from divrec.training.optim import ema_update
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4))
+    model(torch.randn(3, 1, 6, 6))  # BatchNorm buffers now differ from their initial values
+    ema, expected = copy.deepcopy(model), copy.deepcopy(model)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(3).add_(1)
+        for pe, p in zip(expected.parameters(), model.parameters()):
+            pe.lerp_(p, 1 - 0.9)
+    ema_update(ema, model, 0.9)
+    assert all(torch.equal(a, b) for a, b in zip(ema.parameters(), expected.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(ema.buffers(), model.buffers()))
+    ema_update(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2), 0.5)  # no buffers: nothing to copy
+

@@ -13,6 +13,7 @@ from divrec.config import TrainConfig
 from divrec.critics.augment import simclr_view
 from divrec.critics.encoder import Encoder
 from divrec.data.preprocess import IMAGE_SIZE
+from divrec.training.optim import rmsprop
 from divrec.training.trainable import Trainable
 
 
@@ -57,5 +58,5 @@ class SimCLR(Trainable):
         return {"loss": nt_xent(*z.chunk(2), self.p.temperature)}
 
     def configure_optimizers(self, tc: TrainConfig):
-        return {"main": torch.optim.RMSprop(self.parameters(), lr=tc.lr,
-                                            weight_decay=tc.weight_decay)}
+        return {"main": rmsprop(self.parameters(), lr=tc.lr,
+                               weight_decay=tc.weight_decay)}

@@ -31,6 +31,7 @@ from divrec.data.preprocess import evaluation_view
 from divrec.device import autocast
 from divrec.errors import DataError
 from divrec.metrics.bootstrap import bootstrap_ci
+from divrec.training.optim import adam
 
 CONDITIONS = ("original", "original+generated", "original+diverse", "original+matched")
 
@@ -42,7 +43,7 @@ def train_classifier(x: torch.Tensor, y: torch.Tensor, n_classes: int, st,
     torch.manual_seed(seed)
     g = torch.Generator().manual_seed(seed)
     model = Encoder(n_classes, st.image_size, st.width)
-    opt = torch.optim.Adam(model.parameters(), lr=st.lr)
+    opt = adam(model.parameters(), lr=st.lr)
     model.train()
     for _ in range(st.steps):
         i = torch.randint(len(x), (st.batch_size,), generator=g)

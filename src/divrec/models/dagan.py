@@ -29,6 +29,7 @@ from divrec.errors import ConfigError
 from divrec.models.base import GenerativeModel
 from divrec.models.dagan_nets import LEVELS, Critic, Generator
 from divrec.models.registry import register
+from divrec.training.optim import adam
 
 GENERATORS = {"uresnet": 3, "resnet": 2}  # generator -> published inner layers per dense block
 PAIRINGS = ("prototype", "same_class", "exemplar")
@@ -80,8 +81,8 @@ class Dagan(GenerativeModel):
     # ------------------------------------------------------------------ training
     def configure_optimizers(self, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         betas = (self.p.adam_beta1, self.p.adam_beta2)
-        return {name: torch.optim.Adam(net.parameters(), lr=tc.lr, betas=betas,
-                                       weight_decay=tc.weight_decay)
+        return {name: adam(net.parameters(), lr=tc.lr, betas=betas,
+                           weight_decay=tc.weight_decay)
                 for name, net in (("g", self.g), ("d", self.d))}
 
     def _pair(self, batch) -> tuple[torch.Tensor, torch.Tensor]:

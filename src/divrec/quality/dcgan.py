@@ -19,6 +19,7 @@ from torch import nn
 from divrec.config import TrainConfig
 from divrec.quality.base import UncondModel
 from divrec.quality.registry import register
+from divrec.training.optim import adam
 
 
 @dataclass
@@ -89,8 +90,8 @@ class DCGAN(UncondModel):
 
     def configure_optimizers(self, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         betas = (self.p.beta1, 0.999)
-        return {"g": torch.optim.Adam(self.G.parameters(), lr=self.p.g_lr, betas=betas),
-                "d": torch.optim.Adam(self.D.parameters(), lr=self.p.d_lr, betas=betas)}
+        return {"g": adam(self.G.parameters(), lr=self.p.g_lr, betas=betas),
+                "d": adam(self.D.parameters(), lr=self.p.d_lr, betas=betas)}
 
     def _d_in(self, x: torch.Tensor) -> torch.Tensor:
         s = self.p.instance_noise

@@ -20,6 +20,7 @@ from divrec.diffusion.unet import timestep_embedding
 from divrec.quality.base import UncondModel
 from divrec.quality.nets import UNet
 from divrec.quality.registry import register
+from divrec.training.optim import adam
 
 
 @dataclass
@@ -129,8 +130,8 @@ class DDGAN(UncondModel):
 
     def configure_optimizers(self, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         betas = (self.p.beta1, self.p.beta2)
-        return {"g": torch.optim.Adam(self.G.parameters(), lr=self.p.g_lr, betas=betas),
-                "d": torch.optim.Adam(self.D.parameters(), lr=self.p.d_lr, betas=betas)}
+        return {"g": adam(self.G.parameters(), lr=self.p.g_lr, betas=betas),
+                "d": adam(self.D.parameters(), lr=self.p.d_lr, betas=betas)}
 
     def x0(self, x_tp1, t, z) -> torch.Tensor:
         return torch.tanh(self.G(x_tp1, t, z))

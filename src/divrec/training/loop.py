@@ -28,6 +28,7 @@ from divrec.device import autocast, resolve_precision
 from divrec.errors import ConfigError, TrainingDiverged
 from divrec.io import save_parquet, save_torch
 from divrec.provenance import config_hash, provenance
+from divrec.training.optim import ema_update
 from divrec.training.schedule import LRSchedule
 
 log = logging.getLogger(__name__)
@@ -113,12 +114,7 @@ class Trainer:
         return min(self.tc.ema, (1 + updates) / (10 + updates))
 
     def _update_ema(self) -> None:
-        decay = self.ema_decay(self.step)
-        with torch.no_grad():
-            for pe, p in zip(self.ema.parameters(), self.model.parameters()):
-                pe.lerp_(p, 1.0 - decay)
-            for be, b in zip(self.ema.buffers(), self.model.buffers()):
-                be.copy_(b)
+        ema_update(self.ema, self.model, self.ema_decay(self.step))
 
     def _check_finite(self, metrics: dict) -> None:
         bad = sorted(k for k, v in metrics.items() if not math.isfinite(v))

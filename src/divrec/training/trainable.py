@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from divrec.config import TrainConfig
+from divrec.training.optim import adam
 
 
 class Trainable(nn.Module):
@@ -21,7 +22,7 @@ class Trainable(nn.Module):
     binary: ClassVar[bool] = True
 
     def configure_optimizers(self, tc: TrainConfig) -> dict[str, torch.optim.Optimizer]:
-        return {"main": torch.optim.Adam(self.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)}
+        return {"main": adam(self.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)}
 
     def loss(self, batch) -> dict[str, torch.Tensor]:
         raise NotImplementedError
