@@ -2,8 +2,8 @@
 
 On a CPU torch's default is the single-tensor path: a Python loop of ~10 small ops per parameter
 tensor per step, which for the default run's small models (130-140 tensors, 0.08-1.7 M weights)
-costs more than the update's arithmetic. The foreach kernels do the same operations in the same order,
-so every weight is bit-identical after any number of steps (``tests/test_training.py``, and
+costs more than the update's arithmetic. The foreach kernels do the same operations in the same
+order, so every weight is bit-identical after any number of steps (``tests/test_training.py``, and
 ``bench/bench_optimizer.py`` per family). Measured on one AVX2 core, default sizes: the optimizer
 step alone 1.3-2.5x faster (DDPM 6.0 -> 2.6 ms, DA-GAN-UN 6.6 -> 3.3, VAE-STN 7.5 -> 5.8), a
 whole training step 1.06-1.08x for the DA-GANs, ~1.02x for the VAEs, within noise for the
