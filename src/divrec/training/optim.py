@@ -30,12 +30,9 @@ def rmsprop(params: Iterable[torch.nn.Parameter], **kwargs) -> torch.optim.RMSpr
 def ema_update(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
     """ema <- decay * ema + (1 - decay) * model for parameters (one foreach lerp, bit-identical
     to a per-tensor ``lerp_``); buffers (BatchNorm statistics) are copied."""
-    for dst, src, op in ((ema.parameters(), model.parameters(), "lerp"),
-                         (ema.buffers(), model.buffers(), "copy")):
-        dst, src = list(dst), list(src)
-        if not dst:  # the foreach kernels refuse empty lists
-            continue
-        if op == "lerp":
-            torch._foreach_lerp_(dst, src, 1.0 - decay)
-        else:
-            torch._foreach_copy_(dst, src)
+    weights = list(ema.parameters()), list(model.parameters())
+    if weights[0]:  # the foreach kernels refuse empty lists
+        torch._foreach_lerp_(*weights, 1.0 - decay)
+    buffers = list(ema.buffers()), list(model.buffers())
+    if buffers[0]:
+        torch._foreach_copy_(*buffers)
