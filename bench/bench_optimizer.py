@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import argparse
 import copy
-import statistics
 import time
 
 import torch
-from bench_precision import add_size_args, critic, oneshot, size_configs
+from bench_precision import add_size_args, alternate, critic, oneshot, size_configs
 
 from divrec.device import autocast, resolve_precision
 from divrec.training.optim import ema_update
@@ -49,9 +48,9 @@ class Arm:
         self.opts = opts if foreach else per_tensor(opts)
         self.ema = copy.deepcopy(model).requires_grad_(False) if tc.ema else None
         self.update = ema_update if foreach else lerp_loop
-        self.seconds: list[float] = []
 
-    def run(self, batch, steps: range, precision: str) -> None:
+    def run(self, batch, steps: range, precision: str) -> float:
+        """Seconds per step over ``steps``."""
         batches = [batch(s) for s in steps]
         t0 = time.perf_counter()
         for s, b in zip(steps, batches):
@@ -60,7 +59,7 @@ class Arm:
                 self.model.train_step(b, self.opts, s, self.tc)
             if self.ema is not None:
                 self.update(self.ema, self.model, self.tc.ema)
-        self.seconds.append((time.perf_counter() - t0) / len(steps))
+        return (time.perf_counter() - t0) / len(steps)
 
 
 def compare(build, cfg, name: str, rounds: int, steps: int) -> dict:
@@ -70,13 +69,13 @@ def compare(build, cfg, name: str, rounds: int, steps: int) -> dict:
     precision = resolve_precision(tc.precision or cfg.get("precision", "auto"),
                                   torch.device("cpu"))
     arms = {"loop": Arm(copy.deepcopy(model), tc, False), "foreach": Arm(model, tc, True)}
-    for r in range(rounds + 1):  # round 0 warms both up (first steps allocate state)
-        order = list(arms) if r % 2 == 0 else list(arms)[::-1]
-        for arm in order:
-            arms[arm].run(batch, range(r * steps, (r + 1) * steps), precision)
+    timers = {k: (lambda r, arm=arm: arm.run(batch, range(r * steps, (r + 1) * steps), precision))
+              for k, arm in arms.items()}
+    for timer in timers.values():  # steps of round 0 warm both up (first steps allocate state)
+        timer(0)
+    ms = {k: 1e3 * s for k, s in alternate(timers, rounds).items()}
     same = all(torch.equal(a, b) for a, b in zip(arms["loop"].model.state_dict().values(),
                                                   arms["foreach"].model.state_dict().values()))
-    ms = {k: 1e3 * statistics.median(a.seconds[1:]) for k, a in arms.items()}
     return {"ms": ms, "ratio": ms["loop"] / ms["foreach"], "same": same, "precision": precision}
 
 
